@@ -7,11 +7,11 @@ __all__ = ['CONFIDENCE_STRATEGIES', 'NORMALIZATIONS', 'confidence', 'recon_loss'
            'bce_with_logits', 'sup_loss', 'combined_loss', 'recon_grads', 'sup_grads', 'combined_grads', 'svd_factors',
            'effective_rho']
 
-# %% ../nbs/01_objective.ipynb #d17e22bb
+# %% ../nbs/01_objective.ipynb #435d88c3
 import numpy as np
 from scipy.special import expit, log_expit
 
-# %% ../nbs/01_objective.ipynb #eeea453d
+# %% ../nbs/01_objective.ipynb #45bede81
 CONFIDENCE_STRATEGIES = ("uniform", "certainty", "label_aware", "calibration")
 
 def confidence(R, strategy="uniform", labels=None, alpha=1.0, base=None, floor=0.05):
@@ -36,7 +36,7 @@ def confidence(R, strategy="uniform", labels=None, alpha=1.0, base=None, floor=0
     skill = np.clip(1 - brier / prior, floor, None)
     return np.repeat(skill[:, None], R.shape[1], axis=1)
 
-# %% ../nbs/01_objective.ipynb #f044d7bc
+# %% ../nbs/01_objective.ipynb #745a5540
 NORMALIZATIONS = ("mean", "sum")
 
 def _check_norm(normalize):
@@ -50,7 +50,7 @@ def recon_loss(R, C, X, Y, lam=0.0, normalize="mean"):
     total = np.sum(C * residual**2) + lam * (np.sum(X**2) + np.sum(Y**2))
     return total / R.size if normalize == "mean" else total
 
-# %% ../nbs/01_objective.ipynb #8a78e935
+# %% ../nbs/01_objective.ipynb #78ca77ee
 def aggregator_logits(X, Y, w, b):
     "Logits z = w^T (X^T Y) + b for every column, computed as (X w)^T Y + b."
     return (X @ w) @ Y + b
@@ -77,7 +77,7 @@ def sup_loss(X, Y, w, b, labels, class_weight=None):
     t = labels[known]
     return bce_with_logits(aggregator_logits(X, Y[:, known], w, b), t, class_weights(t, class_weight))
 
-# %% ../nbs/01_objective.ipynb #cc64f494
+# %% ../nbs/01_objective.ipynb #6ade231f
 def combined_loss(R, C, X, Y, w, b, labels, rho=0.5, lam=0.0, normalize="mean", class_weight=None):
     "Dict with `recon`, `sup` and `total` = rho * recon + (1 - rho) * sup."
     if not 0 <= rho <= 1: raise ValueError(f"rho must be in [0, 1], got {rho}.")
@@ -85,7 +85,7 @@ def combined_loss(R, C, X, Y, w, b, labels, rho=0.5, lam=0.0, normalize="mean", 
     sup = sup_loss(X, Y, w, b, labels, class_weight)
     return dict(recon=recon, sup=sup, total=rho * recon + (1 - rho) * sup)
 
-# %% ../nbs/01_objective.ipynb #48cbe651
+# %% ../nbs/01_objective.ipynb #d304d0e3
 def recon_grads(R, C, X, Y, lam=0.0, normalize="mean"):
     "Gradients (dX, dY) of `recon_loss`."
     _check_norm(normalize)
@@ -109,14 +109,14 @@ def combined_grads(R, C, X, Y, w, b, labels, rho=0.5, lam=0.0, normalize="mean",
     sX, sY, sw, sb = sup_grads(X, Y, w, b, labels, class_weight)
     return dict(X=rho * rX + (1 - rho) * sX, Y=rho * rY + (1 - rho) * sY, w=(1 - rho) * sw, b=(1 - rho) * sb)
 
-# %% ../nbs/01_objective.ipynb #a3aa0a75
+# %% ../nbs/01_objective.ipynb #5c6e4d62
 def svd_factors(R, d):
     "Rank-d factors (X, Y) with X^T Y the best rank-d approximation of R (uniform confidence, no regularisation)."
     U, s, Vt = np.linalg.svd(R, full_matrices=False)
     root = np.sqrt(s[:d])
     return (U[:, :d] * root).T, root[:, None] * Vt[:d]
 
-# %% ../nbs/01_objective.ipynb #b785326f
+# %% ../nbs/01_objective.ipynb #fe163924
 def effective_rho(rho, recon, sup):
     "Share of the combined loss that is reconstruction, for nominal weight `rho` and term values `recon`, `sup`."
     rho = np.asarray(rho, dtype=float)
