@@ -1,0 +1,145 @@
+"""ALS speed benchmark: one full iteration (X update + Y update) of cfens's weighted ALS against `implicit`'s ALS.
+
+Problem (the issue's): m = 50 classifiers, n = 100,000 points, d = 20 factors, dense confidence (every one of the
+m*n cells has a weight). R comes from `cfens.data.make_ensemble`, C = |R - 1/2| + 0.1 (the `certainty`
+confidence, kept away from 0 so that implicit's sparse input stores every cell).
+
+Timed side by side in one run, in interleaved rounds (so that load from other processes hits every method alike),
+medians over the rounds:
+
+* cfens `solve_factors` (what `WeightedALS.fit` runs), float32 and float64, X half and Y half separately;
+  C * R is formed once beforehand, as `fit` does once per fit;
+* cfens `WeightedALS.fit`, per iteration, including its loss tracking (`history_`);
+* implicit's CPU ALS (`implicit.cpu.als.AlternatingLeastSquares`, factors=d, iterations=1) on a CSR matrix of C
+  with all m*n entries stored, conjugate gradient (`use_cg=True`, its default) and exact (`use_cg=False`), float32,
+  `num_threads` = --threads, BLAS limited to one thread as implicit recommends. Two times for each: its own
+  per-iteration time (reported to its fit callback: the two solver calls only) and the wall time of
+  `fit(iterations=1)` (also its one-off set-up: transposing the matrix, initialising the factors).
+  implicit solves the implicit-feedback problem (preference 1 wherever c > 0), cfens the explicit one (target r);
+  the systems have the same size and number, which is what the times measure;
+* the per-column Python loop `solve_factors_reference`, float64, once: the X half in full (m systems), the Y half
+  on --ref-columns columns, scaled up to n.
+
+The ratio reported is cfens seconds per iteration / implicit CG's own per-iteration time.
+
+Usage: python bench/als_benchmark.py [--m 50] [--n 100000] [--d 20] [--rounds 5] [--threads 2] [--ref-columns 2000]
+Needs implicit: pip install -e ".[bench]"  (or pip install implicit).
+"""
+import argparse, os, platform, time
+import numpy as np
+import scipy.sparse as sp
+import torch
+from threadpoolctl import threadpool_limits
+from cfens.als import WeightedALS, solve_factors, solve_factors_reference
+from cfens.data import make_ensemble
+
+
+def problem(m, n, seed=0):
+    "EnsembleData with realistic base-model probabilities R and a dense confidence C = |R - 1/2| + 0.1 (m x n)."
+    data, _ = make_ensemble(n_classifiers=m, n_points=n, random_state=seed)
+    return data.with_confidence(np.abs(data.R - 0.5) + 0.1)
+
+
+def cfens_iteration(X, Y, R, C, CR, lam, threads):
+    "Seconds for the X half and the Y half of one ALS iteration, and the new (X, Y)."
+    t0 = time.perf_counter()
+    X = solve_factors(Y, R.T, C.T, lam, num_threads=threads, CR=CR.T)
+    t1 = time.perf_counter()
+    Y = solve_factors(X, R, C, lam, num_threads=threads, CR=CR)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, X, Y
+
+
+def implicit_iteration(Csr, d, lam, use_cg, threads, seed):
+    "(implicit's own per-iteration seconds, wall seconds of fit(iterations=1))."
+    from implicit.cpu.als import AlternatingLeastSquares
+    elapsed = []
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=d, regularization=lam, iterations=1, use_cg=use_cg, num_threads=threads,
+                                        random_state=seed)
+        t0 = time.perf_counter()
+        model.fit(Csr, show_progress=False, callback=lambda it, seconds, loss: elapsed.append(seconds))
+        wall = time.perf_counter() - t0
+    return elapsed[0], wall
+
+
+def fit_seconds_per_iteration(data, d, lam, dtype, iterations, threads):
+    "Median seconds between consecutive WeightedALS.fit iterations (loss tracking included)."
+    stamps = [time.perf_counter()]
+    WeightedALS(factors=d, regularization=lam, iterations=iterations, random_state=0, dtype=dtype,
+                num_threads=threads).fit(data, show_progress=False, callback=lambda model, it: stamps.append(time.perf_counter()))
+    return float(np.median(np.diff(stamps)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--m", type=int, default=50)
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--d", type=int, default=20)
+    ap.add_argument("--lam", type=float, default=0.01)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ref-columns", type=int, default=2000)
+    a = ap.parse_args(argv)
+    try:
+        import implicit
+    except ImportError:
+        raise SystemExit("this benchmark needs implicit: pip install -e '.[bench]' (or pip install implicit)")
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; numpy {np.__version__}, torch {torch.__version__}, "
+          f"implicit {implicit.__version__}; threads={a.threads}")
+    data = problem(a.m, a.n)
+    R, C = data.R, data.C
+    g = np.random.default_rng(0)
+    X0, Y0 = 0.01 * g.normal(size=(a.d, a.m)), 0.01 * g.normal(size=(a.d, a.n))
+    Csr = sp.csr_matrix(C.astype(np.float32))
+    assert Csr.nnz == a.m * a.n, "every cell must be stored: dense confidence"
+    cast = {dt: (R.astype(dt), C.astype(dt), (C * R).astype(dt), X0.astype(dt), Y0.astype(dt)) for dt in (np.float32, np.float64)}
+    print(f"problem: m={a.m}, n={a.n:,}, d={a.d}, lambda={a.lam}, dense confidence ({Csr.nnz:,} cells); "
+          f"{a.rounds} interleaved rounds, medians\n")
+
+    t = {}
+    for dt, (Rd, Cd, CRd, X, Y) in cast.items():                 # warm-up: one iteration each, not timed
+        cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads)
+    for r in range(a.rounds):
+        for dt, (Rd, Cd, CRd, X, Y) in cast.items():
+            tx, ty, _, _ = cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads)
+            name = np.dtype(dt).name
+            t.setdefault(f"cfens {name}: X half", []).append(tx)
+            t.setdefault(f"cfens {name}: Y half", []).append(ty)
+            t.setdefault(f"cfens {name}: iteration", []).append(tx + ty)
+        for cg in (True, False):
+            own, wall = implicit_iteration(Csr, a.d, a.lam, cg, a.threads, seed=r)
+            kind = "CG" if cg else "exact"
+            t.setdefault(f"implicit {kind}: iteration (its own timer)", []).append(own)
+            t.setdefault(f"implicit {kind}: fit(iterations=1) wall", []).append(wall)
+
+    for dt in (np.float32, np.float64):
+        t[f"cfens {np.dtype(dt).name}: WeightedALS.fit per iteration, loss tracking included"] = [
+            fit_seconds_per_iteration(data, a.d, a.lam, dt, a.rounds + 1, a.threads)]
+
+    t0 = time.perf_counter()
+    Xr = solve_factors_reference(Y0, R.T, C.T, a.lam)
+    tx = time.perf_counter() - t0
+    k = min(a.ref_columns, a.n)
+    t0 = time.perf_counter()
+    solve_factors_reference(Xr, R[:, :k], C[:, :k], a.lam)
+    ty = (time.perf_counter() - t0) * a.n / k
+    t[f"per-column Python loop (reference), float64, one iteration: X half measured, Y half {k:,} columns x {a.n / k:g}"] = [tx + ty]
+
+    width = max(map(len, t))
+    print(f"{'seconds':>{width + 10}}")
+    for name, v in t.items(): print(f"  {name:{width}s} {np.median(v):8.3f}")
+    cg = np.median(t["implicit CG: iteration (its own timer)"])
+    exact = np.median(t["implicit exact: iteration (its own timer)"])
+    print()
+    for name in ("float32", "float64"):
+        it = np.median(t[f"cfens {name}: iteration"])
+        print(f"  ratio cfens {name} / implicit CG:    {it / cg:.3f}   (target <= 0.25)")
+        print(f"  ratio cfens {name} / implicit exact: {it / exact:.3f}")
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
