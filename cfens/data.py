@@ -213,7 +213,8 @@ def load_predictions(path):
     path = Path(path)
     if not path.exists(): raise ValueError(f"{path}: no such file.")
     try: arrays = dict(np.load(path, allow_pickle=False))
-    except Exception as e: raise ValueError(f"{path}: not a readable .npz file ({e}).") from None
+    except Exception: raise ValueError(f"{path}: not an .npz archive of numeric arrays; write prediction sets "
+                                      "with cfens.data.save_predictions or numpy.savez.") from None
     _check_prediction_set(arrays, str(path))
     data = ensemble_from_predictions(arrays["R_train"], arrays["y_train"], arrays["R_test"])
     return data, np.concatenate([np.ravel(arrays["y_train"]), np.ravel(arrays["y_test"])]).astype(float)

@@ -17,6 +17,7 @@ def test_notebook(nb):
     cmd = [sys.executable, "-c", "import sys; from pathlib import Path; from nbdev.test import test_nb; from nbdev.config import get_config; "
            "ok, t = test_nb(Path(sys.argv[1]), skip_flags=get_config().tst_flags.split(), force_flags=sys.argv[2:]); "
            "sys.exit(0 if ok else 1)", str(nb), *FLAGS]
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ,
+           "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}   # one BLAS thread per notebook: pytest -n 2 runs two at once
     proc = subprocess.run(cmd, cwd=nb.parent, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"{nb.name} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
