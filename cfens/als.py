@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .data import EnsembleData
 from .objective import recon_loss
 

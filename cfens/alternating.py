@@ -10,7 +10,7 @@ __all__ = ['AGGREGATOR_INITS', 'check_data', 'new_columns', 'FactorEnsemble', 'A
 import numpy as np
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .data import EnsembleData
 from .objective import NORMALIZATIONS, combined_loss, sup_grads, aggregator_logits
 from .als import solve_factors
