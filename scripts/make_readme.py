@@ -20,7 +20,7 @@ def cell_markdown(cell):
     if any(re.match(r"#\|\s*(hide|exporti?|default_exp)", l) for l in directives):
         return None
     code = "\n".join(l for l in lines if not l.startswith("#|")).strip()
-    out = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+    out = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stdout")
     out += "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", [])
                    if o.get("output_type") == "execute_result")
     block = f"```python\n{code}\n```"

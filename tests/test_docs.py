@@ -19,6 +19,7 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 NBS = sorted(p for p in (ROOT / "nbs").glob("*.ipynb") if not p.name.startswith(("_", ".")))
 SOURCES = [ROOT / "scripts" / "build_docs.py", ROOT / "settings.ini", ROOT / "package-lock.json", *(ROOT / "nbs").iterdir(),
            *(ROOT / "cfens").glob("*.py")]
+pytestmark = pytest.mark.xdist_group("docs")   # one worker builds and browses the site (pytest -n 2 --dist loadgroup)
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (/usr/bin/chromium)")
 
 
