@@ -9,7 +9,7 @@ __all__ = ['LabelAwareALS']
 import numpy as np
 from .objective import NORMALIZATIONS, confidence, combined_loss, recon_loss
 from .als import WeightedALS
-from .alternating import FactorEnsemble, check_data, fit_aggregator
+from .alternating import FactorEnsemble, check_data, check_factor_params, fit_aggregator
 
 # %% ../nbs/05_label_aware.ipynb #ac5317aa
 class LabelAwareALS(FactorEnsemble):
@@ -21,13 +21,7 @@ class LabelAwareALS(FactorEnsemble):
         self.C, self.rho, self.normalize, self.random_state = C, rho, normalize, random_state
 
     def _check_params(self):
-        if not (isinstance(self.factors, (int, np.integer)) and self.factors >= 1):
-            raise ValueError(f"factors must be a positive integer, got {self.factors!r}.")
-        if not (isinstance(self.iterations, (int, np.integer)) and self.iterations >= 1):
-            raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}.")
-        if not self.regularization > 0:
-            raise ValueError(f"regularization must be > 0 (with 0 the d x d systems are singular when d exceeds "
-                             f"the number of classifiers), got {self.regularization!r}.")
+        check_factor_params(self.factors, self.iterations, self.regularization)
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0 (0 = plain two-stage), got {self.alpha!r}.")
         if self.C is not None and not self.C > 0:
