@@ -81,6 +81,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ref-columns", type=int, default=2000)
     a = ap.parse_args(argv)
+    if not 1 <= a.d <= a.m:
+        ap.error(f"--d must be between 1 and --m ({a.m}): WeightedALS uses at most m factors (X^T Y has rank <= m)")
     try:
         import implicit
     except ImportError:

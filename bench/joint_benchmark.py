@@ -2,11 +2,13 @@
 
 The plain epoch is what the issue describes: full batch, autograd through X^T Y, BCE of w^T R-hat + b on the labeled
 columns, Adam. The cfens epoch is `JointCF`'s own (closed-form reconstruction gradients, autograd only on the
-aggregator's labeled columns, fused Adam), timed through its internal `_epoch` so that both time exactly one step.
+aggregator's labeled columns, fused Adam): a JointCF fitted for one epoch, then timed through its internal `_epoch` so
+that both time exactly one step.
 
     python bench/joint_benchmark.py            # CPU: the m=50, n=1e5, d=20 comparison and peak memory at n=1e6, m=100
     python bench/joint_benchmark.py --gpu      # GPU: m=100, n=1e6, d=32, fp32 and bf16 storage, and their results
     python bench/joint_benchmark.py --quick    # CPU comparison only, fewer repetitions
+    python bench/joint_benchmark.py --n 5000 --memory-n 20000   # a smoke test of every part at small sizes
 
 Timings are medians of interleaved repetitions (plain, cfens, plain, cfens, ...) so that a busy machine slows both alike.
 """
@@ -38,7 +40,7 @@ class PlainEpoch:
     def __init__(self, data, d, dev, lam=0.01, rho=0.5, lr=0.01, seed=0):
         g = torch.Generator().manual_seed(seed)
         self.R = torch.as_tensor(data.R, dtype=torch.float32, device=dev)
-        self.C = torch.as_tensor(data.C, dtype=torch.float32, device=dev)
+        self.C = torch.as_tensor(np.asarray(data.C, dtype=np.float32), device=dev)   # (a uniform C is a view: copy)
         self.L = torch.as_tensor(np.flatnonzero(data.labeled), device=dev)
         self.t = torch.as_tensor(data.y_labeled, dtype=torch.float32, device=dev)
         self.X = torch.nn.Parameter((0.01 * torch.randn(d, data.m, generator=g)).to(dev))
@@ -60,10 +62,9 @@ class PlainEpoch:
 
 
 def cfens_epoch(data, d, dev, **kw):
-    "A JointCF set up on `data` (full batch, no validation split) and its one-epoch function."
-    mdl = JointCF(factors=d, validation_fraction=0, init_aggregator="zero", device=str(dev), random_state=0, **kw)
-    mdl.device_ = mdl._check_params(data)
-    mdl._setup(data)
+    "A JointCF fitted on `data` for one epoch (full batch, no validation split) and its one-epoch function."
+    mdl = JointCF(factors=d, validation_fraction=0, init_aggregator="zero", epochs=1, device=str(dev), random_state=0,
+                  **kw).fit(data, show_progress=False)
     return mdl, mdl._epoch
 
 
@@ -79,8 +80,8 @@ def side_by_side(fns, dev, reps, warmup=2):
     return {k: float(np.median(v)) for k, v in wall.items()}, {k: float(np.median(v)) for k, v in cpu.items()}
 
 
-def cpu_comparison(reps, threads=(None, 1)):
-    m, n, d = 50, 100_000, 20
+def cpu_comparison(reps, n=100_000, threads=(None, 1)):
+    m, d = 50, 20
     dev = torch.device("cpu")
     default = torch.get_num_threads()
     for th in threads:
@@ -100,9 +101,9 @@ def cpu_comparison(reps, threads=(None, 1)):
 MEMORY_CASES = {"cfens full batch": dict(), "cfens batch_size=65536": dict(batch_size=65536),
                 "cfens full batch, certainty C": dict(certainty=True), "plain epoch": dict(plain=True)}
 
-def memory_child(case):
-    "Run in a fresh process: peak resident memory of 3 epochs at m=100, n=1e6, d=32, beyond the data itself."
-    m, n, d = 100, 1_000_000, 32
+def memory_child(case, n):
+    "Run in a fresh process: peak resident memory of 3 epochs at m=100, n points, d=32, beyond the data itself."
+    m, d = 100, 32
     kw = dict(MEMORY_CASES[case])
     certainty, plain = kw.pop("certainty", False), kw.pop("plain", False)
     data = random_problem(m, n, certainty=certainty)
@@ -112,20 +113,29 @@ def memory_child(case):
         f = PlainEpoch(data, d, torch.device("cpu"))
         t1 = time.perf_counter(); f(); epoch = time.perf_counter() - t1
     else:
-        mdl = JointCF(factors=d, epochs=3, patience=None, device="cpu", random_state=0, **kw).fit(data, show_progress=False)
+        mdl = JointCF(factors=d, epochs=3, patience=None, device="cpu", random_state=0, **kw).fit(data,
+                                                                                                 show_progress=False)
         epoch = float(np.median(np.diff([0.0] + [h["time"] for h in mdl.history_])))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(dict(case=case, base=base, peak=peak, fit=time.perf_counter() - t0, epoch=epoch)))
 
 
-def memory_report(cases):
-    m, n = 100, 1_000_000
+def data_bytes(data):
+    "Bytes the EnsembleData holds: R, and C unless it is row-constant (then m numbers)."
+    return data.R.nbytes + (data.m * 8 if data.row_confidence is not None else data.C.nbytes)
+
+
+def memory_report(cases, n=1_000_000):
+    m = 100
     unit = 4 * m * n
-    print(f"== CPU peak memory, m={m}, n={n:,}, d=32, 3 epochs (plain: 1), 2 threads (fresh process each; 'fit' = peak RSS minus"
-          f" RSS once the data exist; one m x n float32 array = {unit / 2**20:.0f} MiB)")
-    print(f"   the EnsembleData itself holds R and C in float64: {2 * 8 * m * n / 2**30:.2f} GiB")
+    print(f"== CPU peak memory, m={m}, n={n:,}, d=32, 3 epochs (plain: 1), {torch.get_num_threads()} threads (fresh process "
+          f"each; 'fit' = peak RSS minus RSS once the data exist; one m x n float32 array = {unit / 2**20:.0f} MiB)")
+    held = [data_bytes(random_problem(m, 1000, certainty=c)) * n / 1000 / 2**30 for c in (False, True)]  # scales with n
+    print(f"   the EnsembleData itself (float64) holds {held[0]:.2f} GiB with uniform C (R only: C is m numbers), "
+          f"{held[1]:.2f} GiB with certainty C (R and C)")
     for case in cases:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", case], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--memory-child", case, "--memory-n", str(n)],
+                             capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{case:32s} FAILED: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"); continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -134,11 +144,11 @@ def memory_report(cases):
               f"   {r['epoch']:5.2f} s/epoch, {r['fit']:5.1f} s in all")
 
 
-def gpu_report(reps):
+def gpu_report(reps, n=1_000_000):
     if not torch.cuda.is_available():
         print("== GPU: torch sees no CUDA device here; nothing to measure."); return
     dev = torch.device("cuda")
-    m, n, d = 100, 1_000_000, 32
+    m, d = 100, 32
     print(f"== GPU epoch on {torch.cuda.get_device_name()}, m={m}, n={n:,}, d={d}, median of {reps} interleaved repetitions")
     for label, certainty in (("uniform C", False), ("certainty C", True)):
         data = random_problem(m, n, certainty=certainty)
@@ -154,9 +164,11 @@ def gpu_report(reps):
         for k in fns:
             print(f"{k:22s} {t[k] * 1e3:8.2f} ms/epoch   peak GPU memory during an epoch {peaks[k] / 2**30:5.2f} GiB")
         del fns; torch.cuda.empty_cache()
-    print("== GPU: does bf16 storage of R and C change the results? (make_ensemble, m=100, n=200,000, certainty C, 5 seeds)")
+    n_res = max(n // 5, 2000)
+    print(f"== GPU: does bf16 storage of R and C change the results? (make_ensemble, m=100, n={n_res:,}, certainty C, "
+          "5 random seeds)")
     for seed in range(5):
-        data, y = make_ensemble(n_classifiers=100, n_points=200_000, positive_rate=0.2, random_state=seed)
+        data, y = make_ensemble(n_classifiers=100, n_points=n_res, positive_rate=0.2, random_state=seed)
         data = data.with_confidence(np.abs(data.R - 0.5))
         out = {}
         for label, storage in (("fp32", None), ("bf16", torch.bfloat16)):
@@ -171,11 +183,14 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--gpu", action="store_true")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--n", type=int, default=100_000, help="points of the CPU epoch comparison")
+    ap.add_argument("--memory-n", type=int, default=1_000_000, help="points of the memory report")
+    ap.add_argument("--gpu-n", type=int, default=1_000_000, help="points of the GPU epoch comparison")
     ap.add_argument("--memory-child")
     args = ap.parse_args()
-    if args.memory_child: memory_child(args.memory_child); sys.exit()
+    if args.memory_child: memory_child(args.memory_child, args.memory_n); sys.exit()
     print(f"torch {torch.__version__}, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
-    if args.gpu: gpu_report(reps=20)
+    if args.gpu: gpu_report(reps=20, n=args.gpu_n)
     else:
-        cpu_comparison(reps=5 if args.quick else 15)
-        if not args.quick: memory_report(list(MEMORY_CASES))
+        cpu_comparison(reps=5 if args.quick else 15, n=args.n)
+        if not args.quick: memory_report(list(MEMORY_CASES), n=args.memory_n)

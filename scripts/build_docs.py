@@ -143,8 +143,9 @@ def render(proc: Path, out: Path):
         if page.out in outs: raise DocsError(f"{page.src} and {outs[page.out]} both render to {page.out}")
         outs[page.out] = page.src
     broken = [w for w in site.warnings if "broken link" in w]
-    for w in site.warnings:  # `output-file` is handled above; the others are Quarto options for formats it does not make
-        if w not in broken and "output-file is not read" not in w: say(f"smalldocs: {w}")
+    quiet = ("output-file is not read", "html-math-method is ignored")  # handled above; smalldocs typesets with KaTeX
+    for w in site.warnings:  # the others are Quarto options for formats smalldocs does not make
+        if w not in broken and not any(q in w for q in quiet): say(f"smalldocs: {w}")
     if broken: raise DocsError("broken links:\n  " + "\n  ".join(broken))
     say(f"rendered {n} page(s) from {proc.relative_to(ROOT)}/ into {out.relative_to(ROOT)}/")
     return site
@@ -183,6 +184,7 @@ def postprocess(out: Path, site_url: str) -> None:
         new = CSS_NET_IMPORT.sub("", text)
         if new != text: css.write_text(new, encoding="utf-8")
     base = site_url.rstrip("/") + "/"
+    ids, unanchored = {}, set()
     for page in out.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         up = offset(page, out)
@@ -190,14 +192,24 @@ def postprocess(out: Path, site_url: str) -> None:
 
         def local(m):  # href="https://cfens.github.io/cfens/data.html#x" -> href="data.html#x" when the page is ours
             url = m.group(2)
-            path = urlsplit(url).path[len(urlsplit(base).path):] or "index.html"
-            if not (out / unquote(path)).is_file():
+            parts = urlsplit(url)
+            path = parts.path[len(urlsplit(base).path):] or "index.html"
+            target = out / unquote(path)
+            if not target.is_file():
                 return m.group(0)  # left absolute: the link check reports it
             rel = posixpath.relpath(path, posixpath.dirname(page.relative_to(out).as_posix()) or ".")
-            return f'{m.group(1)}"{rel}{url[len(base) + len(path) if url.startswith(base + path) else len(url):]}"'
+            frag = unquote(parts.fragment)
+            if frag and frag not in ids.setdefault(target, parse(target).ids):
+                # nbdev links every backticked name of _modidx; a private name or a method that no `show_doc`
+                # documents has no section (with Quarto neither): link its page, as a browser would
+                unanchored.add(f"{path}#{frag}")
+                return f'{m.group(1)}"{rel}"'
+            return f'{m.group(1)}"{rel}{"#" + parts.fragment if parts.fragment else ""}"'
         new = re.sub(r'(href=)"(' + re.escape(base) + r'[^"]*)"', local, new)
         new = toc_maths(new)
         if new != text: page.write_text(new, encoding="utf-8")
+    if unanchored:
+        say(f"doc links to names without a section of their own now link their page: {', '.join(sorted(unanchored))}")
 
 
 def toc_maths(html: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cfens.data import save_predictions
-from cfens.estimator import METHODS
+from cfens.methods import METHODS
 
 SCRIPT = shutil.which("cfens", path=str(Path(sys.executable).parent))
 COMMAND = [SCRIPT] if SCRIPT else [sys.executable, "-m", "cfens.cli"]
@@ -23,10 +23,12 @@ def cfens(*args, cwd=None):
 def prediction_set(path, n_train=60, n_test=40, m=4, seed=0, **override):
     rng = np.random.default_rng(seed)
     y_tr, y_te = rng.integers(0, 2, n_train), rng.integers(0, 2, n_test)
-    arrays = dict(R_train=np.clip(0.5 + 0.25 * (2 * y_tr - 1) + 0.25 * rng.normal(size=(m, n_train)), 0, 1), y_train=y_tr,
-                  R_test=np.clip(0.5 + 0.25 * (2 * y_te - 1) + 0.25 * rng.normal(size=(m, n_test)), 0, 1), y_test=y_te)
+    noise = lambda n: 0.25 * rng.normal(size=(m, n))
+    arrays = dict(R_train=np.clip(0.5 + 0.25 * (2 * y_tr - 1) + noise(n_train), 0, 1), y_train=y_tr,
+                  R_test=np.clip(0.5 + 0.25 * (2 * y_te - 1) + noise(n_test), 0, 1), y_test=y_te)
     arrays.update(override)
-    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    with open(path, "wb") as f:                                     # the exact name, whatever its extension
+        np.savez(f, **{k: v for k, v in arrays.items() if v is not None})
     return arrays
 
 
@@ -76,11 +78,13 @@ def test_scores_are_the_test_columns(tmp_path):
     from sklearn.metrics import average_precision_score
     path = tmp_path / "p.npz"
     arrays = prediction_set(path)
-    proc = cfens("bench", "--npz", path, "--methods", "average", "--seeds", 1, "--json", tmp_path / "s.json", "--no-progress")
+    proc = cfens("bench", "--npz", path, "--methods", "average", "--seeds", 1, "--json", tmp_path / "s.json",
+                 "--no-progress")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     expected = average_precision_score(arrays["y_test"], arrays["R_test"].mean(0))
-    assert json.loads((tmp_path / "s.json").read_text())["p"]["average"]["pr_auc"] == pytest.approx(expected, abs=1e-12)
+    scores = json.loads((tmp_path / "s.json").read_text())
+    assert scores["p"]["average"]["pr_auc"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_all_methods_by_default(good, tmp_path):
@@ -96,24 +100,38 @@ def test_quick_builtin_suite(tmp_path):
     assert "cfens bench" in proc.stderr                             # the progress bar
 
 
+QUICK_METHODS = ("--methods", "average,stacking")                 # every CLI call below stays quick
+
+
+def assert_one_line_error(proc, message):
+    "Non-zero exit status, nothing on stdout, one line on stderr that contains `message`, no traceback."
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def snapshot(directory):
+    "Every file under `directory` and its bytes."
+    return {p: p.read_bytes() for p in Path(directory).rglob("*") if p.is_file()}
+
+
 @pytest.mark.parametrize("case", ["missing file", "not an npz", "arrays missing", "shapes disagree", "labels disagree",
-                                  "outside [0, 1]", "labels not 0/1", "unknown method", "zero seeds",
-                                  "json directory missing", "unknown option", "no command"])
+                                  "outside [0, 1]", "labels not 0/1", "unknown method", "unknown option", "no command"])
 def test_bad_input_one_line(case, tmp_path, good):
     bad = tmp_path / "bad.npz"
     args, message = {
-        "missing file":           (["--npz", tmp_path / "nope.npz"], "nope.npz: no such file"),
-        "not an npz":             (["--npz", bad], "not an .npz archive"),
-        "arrays missing":         (["--npz", bad], "missing array(s) R_test, y_test"),
-        "shapes disagree":        (["--npz", bad], "bad.npz: R_train has 4 classifiers (rows) but R_test has 3"),
-        "labels disagree":        (["--npz", bad], "y_test has 5 labels but R_test has 40 columns"),
-        "outside [0, 1]":         (["--npz", bad], "probabilities in [0, 1]"),
-        "labels not 0/1":         (["--npz", bad], "must be 0, 1 or NaN"),
-        "unknown method":         (["--npz", good, "--methods", "stacking,magic"], "unknown method magic"),
-        "zero seeds":             (["--npz", good, "--seeds", 0], "--seeds must be at least 1"),
-        "json directory missing": (["--npz", good, "--json", tmp_path / "no" / "s.json"], "does not exist"),
-        "unknown option":         (["--fast"], "unrecognized arguments: --fast"),
-        "no command":             (None, "the following arguments are required: command"),
+        "missing file":    (["--npz", tmp_path / "nope.npz"], "nope.npz: no such file"),
+        "not an npz":      (["--npz", bad], "not an .npz archive"),
+        "arrays missing":  (["--npz", bad], "missing array(s) R_test, y_test"),
+        "shapes disagree": (["--npz", bad], "bad.npz: R_train has 4 classifiers (rows) but R_test has 3"),
+        "labels disagree": (["--npz", bad], "y_test has 5 labels but R_test has 40 columns"),
+        "outside [0, 1]":  (["--npz", bad], "probabilities in [0, 1]"),
+        "labels not 0/1":  (["--npz", bad], "y_train must be 0/1"),
+        "unknown method":  (["--npz", good, "--methods", "stacking,magic"], "unknown method magic"),
+        "unknown option":  (["--fast"], "unrecognized arguments: --fast"),
+        "no command":      (None, "the following arguments are required: command"),
     }[case]
     if case == "not an npz": bad.write_text("not an archive")
     if case == "arrays missing": prediction_set(bad, R_test=None, y_test=None)
@@ -122,8 +140,94 @@ def test_bad_input_one_line(case, tmp_path, good):
     if case == "outside [0, 1]": prediction_set(bad, R_train=np.full((4, 60), 1.5))
     if case == "labels not 0/1": prediction_set(bad, y_train=np.arange(60) % 3)
     proc = cfens(*([] if args is None else ["bench", *args]))
-    assert proc.returncode != 0
-    assert proc.stdout == ""
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert message in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert_one_line_error(proc, message)
+
+
+@pytest.mark.parametrize("case", ["zero test columns", "NaN in y_train", "single-class y_test", "empty arrays"])
+def test_unscorable_prediction_set(case, tmp_path):
+    """Prediction sets the loader could read but nothing could score: refused by the loader, one line, exit 1."""
+    bad = tmp_path / "bad.npz"
+    override = {
+        "zero test columns":   dict(R_test=np.empty((4, 0)), y_test=np.empty(0)),
+        "NaN in y_train":      dict(y_train=np.r_[np.nan, np.zeros(30), np.ones(29)]),
+        "single-class y_test": dict(y_test=np.ones(40)),
+        "empty arrays":        dict(R_train=np.empty((0, 0)), y_train=np.empty(0), R_test=np.empty((0, 0)),
+                                    y_test=np.empty(0)),
+    }[case]
+    prediction_set(bad, **override)
+    proc = cfens("bench", "--npz", bad, *QUICK_METHODS, "--seeds", 1, "--no-progress")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_one_line_error(proc, "bad.npz")
+    assert proc.stderr.startswith("cfens: error: ")
+
+
+@pytest.mark.parametrize("seeds", [0, 101, 1000000000])
+def test_seeds_out_of_range(seeds, good):
+    proc = cfens("bench", "--npz", good, *QUICK_METHODS, "--seeds", seeds)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"--seeds must be from 1 to 100, got {seeds}")
+
+
+def test_seeds_help_says_what_they_vary():
+    help_text = " ".join(cfens("bench", "--help").stdout.split())
+    assert "1 to 100" in help_text
+    assert "with --npz the data is fixed and a seed only sets the methods' random_state" in help_text
+
+
+def test_json_is_an_input_leaves_it_untouched(tmp_path, good):
+    """`--json` naming an input (directly, spelt otherwise, through a link) is refused; the input keeps its bytes."""
+    (tmp_path / "soft.npz").symlink_to(good)
+    os.link(good, tmp_path / "hard.npz")
+    before = snapshot(tmp_path)
+    for alias in (good, tmp_path / "." / "good.npz", tmp_path / "soft.npz", tmp_path / "hard.npz"):
+        proc = cfens("bench", "--npz", good, *QUICK_METHODS, "--json", alias)
+        assert_one_line_error(proc, "would destroy that prediction set")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", ["json is a directory", "json under a file", "json directory missing",
+                                  "plots is a file", "plots under a file", "json is plots", "plot over an input",
+                                  "plot over the json file"])
+def test_bad_outputs_refused_before_any_work(case, tmp_path, good):
+    (tmp_path / "figs").mkdir()
+    prediction_set(tmp_path / "figs" / "mine.png")                  # an input named like a plot
+    args, message = {
+        "json is a directory":     (["--npz", good, "--json", tmp_path], "is a directory"),
+        "json under a file":       (["--npz", good, "--json", good / "s.json"], "is under a file"),
+        "json directory missing":  (["--npz", good, "--json", tmp_path / "no" / "s.json"], "does not exist"),
+        "plots is a file":         (["--npz", good, "--plots", good], "is the input"),
+        "plots under a file":      (["--npz", good, "--plots", good / "figs"], "is under a file"),
+        "json is plots":           (["--npz", good, "--json", tmp_path / "out", "--plots", tmp_path / "out"],
+                                    "--json and --plots both name"),
+        "plot over an input":      (["--npz", tmp_path / "figs" / "mine.png", "--plots", tmp_path / "figs"],
+                                    "would overwrite the input"),
+        "plot over the json file": (["--npz", good, "--json", tmp_path / "figs" / "good.png",
+                                     "--plots", tmp_path / "figs"], "would overwrite the --json file"),
+    }[case]
+    before = snapshot(tmp_path)
+    proc = cfens("bench", *args, *QUICK_METHODS, "--seeds", 1)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, message)
+    assert snapshot(tmp_path) == before                             # nothing written, nothing overwritten
+    assert not (tmp_path / "out").exists()
+
+
+def test_plots_is_a_file_that_is_not_an_input(tmp_path, good):
+    other = tmp_path / "notes.txt"
+    other.write_text("keep me")
+    proc = cfens("bench", "--npz", good, *QUICK_METHODS, "--plots", other)
+    assert_one_line_error(proc, "exists and is not a directory")
+    assert other.read_text() == "keep me"
+
+
+def test_json_in_a_read_only_directory(tmp_path, good):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as root: permissions do not stop writing (the missing-directory case still runs)")
+        proc = cfens("bench", "--npz", good, *QUICK_METHODS, "--json", locked / "s.json")
+        assert_one_line_error(proc, "is not writable")
+    finally:
+        locked.chmod(0o700)

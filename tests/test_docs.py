@@ -77,6 +77,14 @@ def test_every_notebook_has_a_page_and_the_links_resolve(docs):
                 assert anchor in ids[page], f"_modidx.py links {name} to {link}, but {page} has no id {anchor!r}"
 
 
+def test_landing_page_shows_no_progress_bars(docs):
+    "The quick start's output is its results only: no tqdm bar (fit(..., show_progress=False)), no warning."
+    html = (docs / "index.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert not re.search(r"\d+%\|[^|]*\|\s*\d+/\d+|it/s\]|s/it\]", text), "index.html shows a progress bar's residue"
+    assert "cell-output-stderr" not in html, "index.html shows output on stderr"
+
+
 # ---------------------------------------------------------------- a small DevTools client over a pipe
 
 class Chromium:
@@ -168,6 +176,14 @@ PAGE_REPORT = r"""
     directiveLines: document.body.innerText.split('\n').filter(l => l.trim().startsWith('#|')),
     codeLines: [...content.querySelectorAll('pre')].flatMap(p => p.innerText.split('\n')).map(l => l.trim()).filter(Boolean),
     height: document.documentElement.scrollHeight,
+    column: (({left, right}) => ({left, right}))(content.getBoundingClientRect()),
+    signatures: [...content.querySelectorAll('h3.anchored + .code-copy-outer-scaffold pre, h3.anchored + div.sourceCode pre')]
+      .map(p => ({text: p.innerText.trim().slice(0, 60), hidden: p.scrollWidth > p.clientWidth + 1})),
+    displays: [...content.querySelectorAll('.katex-display')].map(d => {
+      const r = d.getBoundingClientRect(), tex = d.querySelector('annotation');
+      return {tex: tex ? tex.textContent.trim().slice(0, 60) : '', left: r.left, right: r.right,
+              overflows: d.scrollWidth > d.clientWidth + 1, overflowX: getComputedStyle(d).overflowX};
+    }),
   });
 })()
 """
@@ -244,6 +260,18 @@ def test_page_in_chromium(browsed, page_id):
     assert not r["rawMath"], f"{p['page']}: raw TeX left in the text: {r['rawMath'][:5]}"
     if r["katex"]:
         assert r["katexFonts"] > 0, f"{p['page']}: KaTeX's fonts did not load"
+    # a display equation stays inside the text column; one wider than the column scrolls inside its own box
+    col = r["column"]
+    outside = [d for d in r["displays"] if d["left"] < col["left"] - 1 or d["right"] > col["right"] + 1]
+    assert not outside, f"{p['page']}: display equations wider than the text column ({col}): {outside[:3]}"
+    spilled = [d for d in r["displays"] if d["overflows"] and d["overflowX"] not in ("auto", "scroll")]
+    assert not spilled, f"{p['page']}: display equations that run past their box instead of scrolling: {spilled[:3]}"
+    # show_doc: each documented name shows its signature with the parameters' comments (docments), all of it
+    # inside the column (wrapped, not cut at the edge)
+    if any(c["cell_type"] == "code" and "show_doc(" in "".join(c["source"]) for c in p["cells"]):
+        assert r["signatures"], f"{p['page']}: the notebook calls show_doc but the page shows no signature"
+    cut = [s["text"] for s in r["signatures"] if s["hidden"]]
+    assert not cut, f"{p['page']}: show_doc signatures wider than the column: {cut[:3]}"
     # offline: the page asked for nothing but the local server
     local = f"http://127.0.0.1:"
     away = [u for u in r["requests"] if not u.startswith((local, "data:", "about:"))]
