@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 __all__ = ['EnsembleData', 'PRESETS', 'make_ensemble', 'make_preset', 'load_real', 'default_base_estimators',
            'prediction_matrices', 'ensemble_from_predictions', 'load_predictions', 'save_predictions', 'Trainer',
            'FactorTrainer', 'DivergenceError', 'WeightedALS', 'evaluate', 'SimpleAverage', 'BestSingle', 'Stacking',
-           'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'METHODS',
+           'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'MMALS', 'METHODS',
            'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier', 'run_benchmark']
 
 # %% ../nbs/index.ipynb #98a017ad
@@ -20,6 +20,7 @@ from .alternating import AlternatingALS, DampedAlternatingALS
 from .two_stage import TwoStage
 from .label_aware import LabelAwareALS
 from .joint import JointCF
+from .mm_als import MMALS
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .estimator import CFEnsembleClassifier
 from .benchmark import run_benchmark
@@ -28,5 +29,5 @@ _all_ = ["EnsembleData", "PRESETS", "make_ensemble", "make_preset", "load_real",
          "prediction_matrices", "ensemble_from_predictions", "load_predictions", "save_predictions",
          "Trainer", "FactorTrainer", "DivergenceError", "WeightedALS",
          "evaluate", "SimpleAverage", "BestSingle", "Stacking", "AlternatingALS", "DampedAlternatingALS",
-         "TwoStage", "LabelAwareALS", "JointCF", "METHODS", "DEFAULT_METHOD", "method_params", "make_method",
+         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "METHODS", "DEFAULT_METHOD", "method_params", "make_method",
          "CFEnsembleClassifier", "run_benchmark"]

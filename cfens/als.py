@@ -89,9 +89,16 @@ def _run(work, items, num_threads):
     with ThreadPoolExecutor(min(num_threads, len(items)), initializer=torch.set_num_threads, initargs=(1,)) as ex:
         return list(ex.map(work, items))
 
-def _check_inputs(F, R, C, lam, chunk, num_threads, CR):
+def _dot(G, B):
+    "sum_i g_i^T b_i over the columns of G and B (d x N tensors), accumulated in float64."
+    return float(torch.einsum("ij,ij->", G.double(), B.double()))
+
+_BOOL = Check(lambda v: isinstance(v, (bool, np.bool_)), "True or False")
+
+def _check_inputs(F, R, C, lam, chunk, num_threads, CR, return_dot):
     "ValueError unless the shapes agree and the knobs are in range."
     check_param("solve_factors", "lam", lam, [Real(0)])
+    check_param("solve_factors", "return_dot", return_dot, [_BOOL])
     check_param("solve_factors", "chunk", chunk, [Integer(1)])
     check_param("solve_factors", "num_threads", num_threads, [Integer(0)])
     if F.ndim != 2: raise ValueError(f"F must be a d x k factor matrix, got shape {F.shape}.")
@@ -109,12 +116,13 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
                   chunk=2048,     # columns per chunk (points of the sum when N <= chunk): an integer >= 1
                   num_threads=0,  # worker threads over chunks; 0: as many as torch uses
                   CR=None,        # C * R (k x N) when the caller already has it; else formed here
+                  return_dot=False, # also return sum_i g_i^T b_i (b_i = F C_i r_i), a float64 (for the loss)
                  ):
     "Vectorised `solve_factors_reference`: all Gram matrices from (F.F) C, solved by a batched LDL^T. d x N."
     F = np.asarray(F)
     F = F if F.dtype in (np.float32, np.float64) else F.astype(np.float64)
     R, C = np.asarray(R), np.asarray(C)
-    _check_inputs(F, R, C, lam, chunk, num_threads, CR)
+    _check_inputs(F, R, C, lam, chunk, num_threads, CR, return_dot)
     d, k = F.shape
     N, dt = R.shape[1], F.dtype
     Ft, Ct = _tensor(F, dt), _tensor(C, dt)
@@ -135,8 +143,10 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
                     torch.matmul(Ka, Ct[:, s:e], out=Wa)            # one product over all systems
                 torch.matmul(Ft, CRt[:, s:e], out=ws.rhs)           # all right-hand sides: one product
                 ws.diag.add_(lam)
+                b = ws.rhs.clone() if return_dot else None          # solve() overwrites the right-hand sides
                 G[:, s:e] = ws.solve()
-            _run(work, range(0, N, chunk), nthreads)
+                return _dot(G[:, s:e], b) if return_dot else 0.0
+            dots = _run(work, range(0, N, chunk), nthreads)
         else:                                                       # few systems: parallel over chunks of the sum
             local = threading.local()
             def work(s):
@@ -154,9 +164,10 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
             ws.rhs[:] = total[len(iu):]
             ws.diag.add_(lam)
             G[:] = ws.solve()
-    return G.numpy()
+            dots = [_dot(G, total[len(iu):])] if return_dot else [0.0]
+    return (G.numpy(), sum(dots)) if return_dot else G.numpy()      # summed in chunk order: any thread count
 
-# %% ../nbs/03_als.ipynb #8ef1c43e
+# %% ../nbs/03_als.ipynb #528ef912
 def _float_dtype(v):
     "Whether `v` names float32 or float64 (a numpy type, dtype or name; not None, which numpy reads as float64)."
     return v is not None and not isinstance(v, (bool, np.bool_)) and np.dtype(v) in (np.float32, np.float64)
@@ -167,19 +178,20 @@ class WeightedALS:
     default_factors = 20
     _parameter_constraints = dict(
         factors=[None, Integer(1)], regularization=[Real(0, closed="neither")], iterations=[Integer(1)],
-        random_state=RANDOM_STATE, dtype=[Check(_float_dtype, "np.float32 or np.float64")],
+        tol=[Real(0)], random_state=RANDOM_STATE, dtype=[Check(_float_dtype, "np.float32 or np.float64")],
         init_scale=[Real(0, closed="neither")], num_threads=[Integer(0)])
 
     def __init__(self,
                  factors=None,        # latent dimension d; None: min(m, 20); more than m is clamped to m
                  regularization=0.01, # lambda > 0, the L2 penalty on X and Y (with 0 a system can be singular)
-                 iterations=15,       # full sweeps, each an X update then a Y update
+                 iterations=100,      # the most sweeps (each an X update then a Y update): the cap
+                 tol=1e-4,            # stop when the loss changes by less than tol (relative); 0: run every sweep
                  random_state=None,   # None, an integer seed or a np.random.Generator, for the initial factors
                  dtype=np.float64,    # np.float64 (exact to rounding) or np.float32 (faster)
                  init_scale=0.01,     # the initial factors are init_scale * N(0, 1)
                  num_threads=0,       # worker threads of the solver; 0: as many as torch uses
                 ):
-        self.factors, self.regularization, self.iterations = factors, regularization, iterations
+        self.factors, self.regularization, self.iterations, self.tol = factors, regularization, iterations, tol
         self.random_state, self.dtype, self.init_scale, self.num_threads = random_state, dtype, init_scale, num_threads
 
     def get_params(self, deep=True):
@@ -187,7 +199,6 @@ class WeightedALS:
         return {name: getattr(self, name) for name in self._parameter_constraints}
 
 # %% ../nbs/03_als.ipynb #1680df71
-_BOOL = Check(lambda v: isinstance(v, (bool, np.bool_)), "True or False")
 _CALLBACK = Check(callable, "a function f(model, iteration)")
 
 def _not_finite(it, C, lam, dtype):
@@ -209,7 +220,7 @@ def fit(self:WeightedALS,
         show_progress=True,  # a progress bar on stderr while it iterates
         callback=None,       # None, or f(model, iteration) called after each iteration
        ):
-    "Alternate the closed-form X and Y updates; return `self` (`history_`: the loss after each iteration)."
+    "Alternate the closed-form X and Y updates until converged (`tol`) or `iterations`; `history_`: the loss per sweep."
     if not isinstance(data, EnsembleData):
         raise ValueError(f"fit expects a cfens.data.EnsembleData, got {type(data).__name__}; "
                          "wrap your arrays with EnsembleData(R, labels, C).")
@@ -222,18 +233,24 @@ def fit(self:WeightedALS,
     with np.errstate(over="ignore", invalid="ignore"):                 # overflow is reported below, by name
         R, C = np.asarray(data.R, dtype), np.asarray(data.C, dtype)     # no copy when already in dtype
         CR = C * R                                                      # once per fit; the X update reads CR.T
+        crr = float(np.sum(CR * R, dtype=np.float64))                  # sum C R R: once per fit, for the loss
     self.X_ = (self.init_scale * rng.normal(size=(d, data.m))).astype(dtype)
     self.Y_ = (self.init_scale * rng.normal(size=(d, data.n))).astype(dtype)
-    self.history_ = []
+    self.history_, self.converged_ = [], False
     for it in tqdm(range(1, self.iterations + 1), disable=not show_progress, desc="WeightedALS"):
         with np.errstate(over="ignore", invalid="ignore"):
             self.X_ = solve_factors(self.Y_, R.T, C.T, lam, num_threads=self.num_threads, CR=CR.T)
-            self.Y_ = solve_factors(self.X_, R, C, lam, num_threads=self.num_threads, CR=CR)
-            rec = float(recon_loss(data.R, data.C, self.X_, self.Y_, lam))
+            self.Y_, yb = solve_factors(self.X_, R, C, lam, num_threads=self.num_threads, CR=CR, return_dot=True)
+            rec = (crr - yb + lam * float(np.sum(self.X_.astype(np.float64) ** 2))) / R.size
         if not (np.isfinite(rec) and np.isfinite(self.X_).all() and np.isfinite(self.Y_).all()):
             raise _not_finite(it, data.C, lam, dtype)
+        if self.history_:
+            last = self.history_[-1]["recon"]
+            self.converged_ = abs(rec - last) < self.tol * last
         self.history_.append(dict(iteration=it, recon=rec))
+        self.n_iter_ = it
         if callback is not None: callback(self, it)
+        if self.converged_: break
     return self
 
 # %% ../nbs/03_als.ipynb #2da72d71

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DIVERGENCE_FACTOR', 'check_data', 'new_columns', 'DivergenceError', 'check_divergence', 'Trainer', 'FactorTrainer',
-           'fit_aggregator']
+           'fit_aggregator', 'validation_split']
 
 # %% ../nbs/04_base.ipynb #c1c8a7ae
 import math, warnings
@@ -187,3 +187,21 @@ def fit_aggregator(F, t, C=1.0, class_weight=None):
     lr = LogisticRegression(C=np.inf if C is None else C, class_weight=class_weight, max_iter=10000, tol=1e-8)
     lr.fit(np.asarray(F).T, np.asarray(t))
     return lr.coef_[0].copy(), float(lr.intercept_[0])
+
+# %% ../nbs/04_base.ipynb #f111ae31
+def validation_split(labels,   # n labels: 0/1, NaN for unlabeled columns (never drawn)
+                     fraction, # share of each class's labeled columns to hold out, in [0, 1); 0: no split
+                     rng,      # a numpy Generator: the draw (class 0 first, then class 1)
+                    ):
+    "Boolean mask of the validation columns: a stratified share `fraction` of the labeled ones."
+    labels = np.asarray(labels, dtype=float)
+    val = np.zeros(len(labels), dtype=bool)
+    if fraction == 0: return val
+    for cls in (0, 1):
+        idx = np.flatnonzero(labels == cls)
+        n_val = int(round(fraction * len(idx)))
+        if n_val < 1 or n_val == len(idx):
+            raise ValueError(f"class {cls} has {len(idx)} labeled point(s): too few to hold out a validation fraction "
+                             f"of {fraction} of them; label more points or set validation_fraction=0.")
+        val[rng.choice(idx, n_val, replace=False)] = True
+    return val

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from .objective import confidence, class_weights, CONFIDENCE_STRATEGIES, NORMALIZATIONS
 from .params import Integer, Real, Options, Check, RANDOM_STATE, CLASS_WEIGHT
 from .als import solve_factors, torch_threads
-from .base import FactorTrainer, new_columns
+from .base import FactorTrainer, new_columns, validation_split
 
 # %% ../nbs/09_joint.ipynb #fad3bd2d
 def resolve_device(device="auto"):
@@ -212,21 +212,6 @@ class _Block:
         t[:self.k] = self.t[:self.k]
         return R, C, t, self.s[:self.k]
 
-# %% ../nbs/09_joint.ipynb #e92082a2
-@patch
-def _split(self:JointCF, labels, rng):
-    "Stratified validation split of the labeled columns (their labels are hidden from training)."
-    val = np.zeros(len(labels), dtype=bool)
-    if self.validation_fraction == 0: return val
-    for cls in (0, 1):
-        idx = np.flatnonzero(labels == cls)
-        n_val = int(round(self.validation_fraction * len(idx)))
-        if n_val < 1 or n_val == len(idx):
-            raise ValueError(f"class {cls} has {len(idx)} labeled point(s): too few to hold out a validation fraction "
-                             f"of {self.validation_fraction} of them; label more points or set validation_fraction=0.")
-        val[rng.choice(idx, n_val, replace=False)] = True
-    return val
-
 # %% ../nbs/09_joint.ipynb #707a062d
 def _row_weights(C):
     "The m row weights when every row of C is constant (uniform included), else None; reads C a slice at a time."
@@ -245,7 +230,7 @@ def _confidences(self:JointCF, data, train):
 @patch
 def _layout(self:JointCF, data, dev, rng):
     "Validation split, confidences and class weights; the columns shuffled into blocks on the device."
-    self.validation_ = self._split(data.labels, rng)
+    self.validation_ = validation_split(data.labels, self.validation_fraction, rng)
     train = self.train_labels_ = np.where(self.validation_, np.nan, data.labels)
     self.confidence_, c = self._confidences(data, train)
     known = ~np.isnan(train)

@@ -19,12 +19,13 @@ class LabelAwareALS(TwoStage):
     def __init__(self,
                  factors=None,        # latent dimension d; None: min(m, 20); more than m is clamped to m (a warning)
                  regularization=0.01, # lambda > 0, the L2 penalty on X and Y (stage 1 and fold-in)
-                 iterations=50,       # ALS sweeps in stage 1: a fixed number, no convergence test
+                 iterations=100,      # the most ALS sweeps in stage 1 (the cap)
+                 tol=1e-4,            # stage 1 stops once a sweep moves its loss by less than tol (relative); 0: never
                  C=1.0,               # the aggregator's inverse L2 strength, as in Stacking; None: no penalty
                  random_state=None,   # None, an int or a numpy Generator: the random start of stage 1
                  alpha=1.0,           # finite >= 0: extra weight of labeled cells agreeing with the label; 0: TwoStage
                 ):
-        super().__init__(factors, regularization, iterations, C, random_state)
+        super().__init__(factors, regularization, iterations, tol, C, random_state)
         self.alpha = alpha
 
     def _confidence(self, data):

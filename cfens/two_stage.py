@@ -15,40 +15,46 @@ from .base import FactorTrainer, fit_aggregator
 
 # %% ../nbs/07_two_stage.ipynb #981c7408
 class TwoStage(FactorTrainer):
-    "Stage 1: weighted ALS on the data's confidence, `iterations` sweeps; stage 2: the aggregator, to convergence."
+    "Stage 1: weighted ALS on the data's confidence, to convergence (`tol`); stage 2: the aggregator, to convergence."
     name = "two_stage"
     _parameter_constraints = dict(factors=[None, Integer(1)], regularization=[Real(0, closed="neither")],
-                                  iterations=[Integer(1)], C=[None, Real(0, closed="neither")],
+                                  iterations=[Integer(1)], tol=[Real(0)], C=[None, Real(0, closed="neither")],
                                   random_state=RANDOM_STATE)
 
     def __init__(self,
                  factors=None,        # latent dimension d; None: min(m, 20); more than m is clamped to m (a warning)
                  regularization=0.01, # lambda > 0, the L2 penalty on X and Y (stage 1 and fold-in)
-                 iterations=50,       # ALS sweeps in stage 1: a fixed number, no convergence test
+                 iterations=100,      # the most ALS sweeps in stage 1 (the cap)
+                 tol=1e-4,            # stage 1 stops once a sweep moves its loss by less than tol (relative); 0: never
                  C=1.0,               # the aggregator's inverse L2 strength, as in Stacking; None: no penalty
                  random_state=None,   # None, an int or a numpy Generator: the random start of stage 1
                 ):
-        self.factors, self.regularization, self.iterations = factors, regularization, iterations
+        self.factors, self.regularization, self.iterations, self.tol = factors, regularization, iterations, tol
         self.C, self.random_state = C, random_state
 
     def _confidence(self, data):
-        "The confidence stage 1 fits: the data's own (no label reaches the factors)."
-        return data.C
+        "The confidence stage 1 fits; None: the data's own (no label reaches the factors)."
+        return None
 
 # %% ../nbs/07_two_stage.ipynb #36f88f14
 @patch
 def _fit(self:TwoStage, data, show_progress, callback):
-    "Stage 1: `iterations` ALS sweeps on `_confidence(data)`; stage 2: `fit_aggregator` on R-hat's labeled columns."
+    "Stage 1: ALS on `_confidence(data)` until `tol` or `iterations`; stage 2: `fit_aggregator` on R-hat's labels."
     self.factors_ = self._latent_dimension(data.m)
     self._divergence_hint = f"raise regularization (now {self.regularization})"
-    self.confidence_ = self._confidence(data)
-    recon = lambda: recon_loss(data.R, data.C, self.X_, self.Y_, self.regularization)
-    def sweep(als, it):                 # after each ALS sweep: keep the factors, record all but the last
+    conf = self._confidence(data)
+    own = conf is None                  # stage 1 fits the data's own C: its tracked loss is the one to record
+    self.confidence_ = data.C if own else conf
+    stage1 = data if own else data.with_confidence(conf)
+    def sweep(als, it):                 # after each ALS sweep: keep the factors and its loss on the data's own C
         self.X_, self.Y_ = np.asarray(als.X_, dtype=float), np.asarray(als.Y_, dtype=float)
-        if it < self.iterations: self._record(it, callback, recon=recon())
+        self._recon = (als.history_[-1]["recon"] if own else
+                       recon_loss(data.R, data.C, self.X_, self.Y_, self.regularization))
+        if not (als.converged_ or it == self.iterations): self._record(it, callback, recon=self._recon)
     als = WeightedALS(factors=self.factors_, regularization=self.regularization, iterations=self.iterations,
-                      random_state=self.random_state)
-    als.fit(data.with_confidence(self.confidence_), show_progress=show_progress, callback=sweep)
+                      tol=self.tol, random_state=self.random_state)
+    als.fit(stage1, show_progress=show_progress, callback=sweep)
+    self.n_iter_ = als.n_iter_
     self.w_, self.b_ = fit_aggregator(self.X_.T @ self.Y_[:, data.labeled], data.y_labeled, self.C)
-    self._record(self.iterations, callback, recon=recon(),
+    self._record(self.n_iter_, callback, recon=self._recon,
                  sup=sup_loss(self.X_, self.Y_, self.w_, self.b_, data.labels))
