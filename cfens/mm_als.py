@@ -64,8 +64,10 @@ def y_step(X, R, C, w, b, Y, labeled, t, s, gamma, lam, c=None):
     Ynew = _solve_all(X, R, C, c, lam)                                  # p_i for every column
     if len(labeled) == 0: return Ynew
     kappa, h = bound_coefficients(v @ Y[:, labeled] + b, t, s, gamma, b)
-    W = np.repeat(w[:, None], len(labeled), 1)
-    q = _solve_all(X, R[:, labeled], C[:, labeled], c, lam, CR=W)      # q_i = A_i^{-1} v
+    if c is None:                                                       # q_i = A_i^{-1} v, one per column
+        q = _solve_all(X, R[:, labeled], C[:, labeled], c, lam, CR=np.repeat(w[:, None], len(labeled), 1))
+    else:                                                               # row weights: one A, so one q for all
+        q = np.linalg.solve((X * c) @ X.T + lam * np.eye(len(X)), v)[:, None]
     p = Ynew[:, labeled]
     Ynew[:, labeled] = p + (h - kappa * (v @ p)) / (1 + kappa * (v @ q)) * q
     return Ynew
