@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DIVERGENCE_FACTOR', 'check_data', 'new_columns', 'DivergenceError', 'check_divergence', 'Trainer', 'FactorTrainer',
-           'fit_aggregator', 'validation_split']
+           'strategy_confidence', 'fit_aggregator', 'validation_split', 'training_confidence']
 
 # %% ../nbs/04_base.ipynb #c1c8a7ae
 import math, warnings
@@ -13,7 +13,7 @@ from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from .data import EnsembleData
-from .objective import aggregator_logits
+from .objective import aggregator_logits, confidence
 from .params import Constraint, validate_params, check_param, latent_dimension
 from fastcore.basics import patch
 from .als import solve_factors
@@ -159,13 +159,31 @@ class FactorTrainer(Trainer):
 
 # %% ../nbs/04_base.ipynb #a71f3754
 @patch
+def _fold_in_X(self:FactorTrainer):
+    "The classifier factors new columns are folded in with: the fitted `X_`."
+    return self.X_
+
+@patch
+def _new_confidence(self:FactorTrainer, R, C):
+    "The confidence new columns R are folded in with: the one they came with."
+    return C
+
+@patch
 def fold_in(self:FactorTrainer,
             data, # an EnsembleData or m x k array of new columns
            ):
     "Point factors (d x k) of new columns, X held fixed: the ALS Y update for those columns."
     self._check_fitted()
     R, C = new_columns(data, self.m_)
-    return solve_factors(self.X_, R, C, self.regularization)
+    X = self._fold_in_X()
+    if len(X) == 0: return np.zeros((0, R.shape[1]))                   # no factors: nothing to fold in
+    return solve_factors(X, R, self._new_confidence(R, C), self.regularization)
+
+def strategy_confidence(strategy, R, C, fitted):
+    "New columns' confidence under a fit's `strategy` (no label read): C itself, the fit's row weights, or from R."
+    if strategy in (None, "label_aware"): return C
+    if strategy == "calibration": return np.repeat(fitted[:, :1], R.shape[1], axis=1)
+    return confidence(R, strategy)
 
 @patch
 def reconstruct(self:FactorTrainer):
@@ -205,3 +223,15 @@ def validation_split(labels,   # n labels: 0/1, NaN for unlabeled columns (never
                              f"of {fraction} of them; label more points or set validation_fraction=0.")
         val[rng.choice(idx, n_val, replace=False)] = True
     return val
+
+# %% ../nbs/04_base.ipynb #be8b7874
+def training_confidence(data, strategy=None, train=None, alpha=1.0):
+    "`(C, row weights or None)`: the data's C (`strategy` None) or `strategy` on the training labels `train`."
+    if strategy is None:
+        row = data.row_confidence
+        return data.C, None if row is None else np.array(row, dtype=float)
+    C = confidence(data.R, strategy, train, alpha, base=data.C)
+    step = 1 << 16                                                        # compare a slice of columns at a time
+    constant = all(np.array_equal(C[:, s:s + step], np.broadcast_to(C[:, :1], C[:, s:s + step].shape))
+                   for s in range(0, C.shape[1], step))
+    return C, C[:, 0].copy() if constant else None

@@ -13,10 +13,10 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from fastcore.basics import patch
 from tqdm import tqdm
-from .objective import confidence, class_weights, CONFIDENCE_STRATEGIES, NORMALIZATIONS
+from .objective import class_weights, CONFIDENCE_STRATEGIES, NORMALIZATIONS
 from .params import Integer, Real, Options, Check, RANDOM_STATE, CLASS_WEIGHT
 from .als import solve_factors, torch_threads
-from .base import FactorTrainer, new_columns, validation_split
+from .base import FactorTrainer, new_columns, validation_split, strategy_confidence, training_confidence
 
 # %% ../nbs/09_joint.ipynb #fad3bd2d
 def resolve_device(device="auto"):
@@ -212,27 +212,13 @@ class _Block:
         t[:self.k] = self.t[:self.k]
         return R, C, t, self.s[:self.k]
 
-# %% ../nbs/09_joint.ipynb #707a062d
-def _row_weights(C):
-    "The m row weights when every row of C is constant (uniform included), else None; reads C a slice at a time."
-    if all(np.array_equal(Cs, np.broadcast_to(C[:, :1], Cs.shape)) for Cs in _slices(C)): return C[:, 0].copy()
-
-@patch
-def _confidences(self:JointCF, data, train):
-    "C for training (labels `train`: NaN on the validation columns) and its row weights if it is row-constant."
-    if self.confidence is None:
-        row = data.row_confidence
-        return data.C, None if row is None else np.array(row)
-    C = confidence(data.R, self.confidence, train, self.alpha, base=data.C)
-    return C, _row_weights(C)
-
 # %% ../nbs/09_joint.ipynb #f2ae7fb4
 @patch
 def _layout(self:JointCF, data, dev, rng):
     "Validation split, confidences and class weights; the columns shuffled into blocks on the device."
     self.validation_ = validation_split(data.labels, self.validation_fraction, rng)
     train = self.train_labels_ = np.where(self.validation_, np.nan, data.labels)
-    self.confidence_, c = self._confidences(data, train)
+    self.confidence_, c = training_confidence(data, self.confidence, train, self.alpha)
     known = ~np.isnan(train)
     s = class_weights(train[known], self.class_weight)
     w1, w0 = (s[train[known] == 1][0], s[train[known] == 0][0]) if self.class_weight is not None else (1.0, 1.0)
@@ -449,20 +435,12 @@ def _publish(self:JointCF):
 @patch
 def _new_confidence(self:JointCF, R, C):
     "Confidence of new columns R (given C): no label is read; 'calibration' keeps the row weights learned at fit."
-    if self.confidence in (None, "label_aware"): return C
-    if self.confidence == "calibration": return np.repeat(self.confidence_[:, :1], R.shape[1], axis=1)
-    return confidence(R, self.confidence)
+    return strategy_confidence(self.confidence, R, C, self.confidence_)
 
 @patch
-def fold_in(self:JointCF,
-            data, # an EnsembleData or m x k array of new columns
-           ):
-    "Point factors (d x k) of new columns, X held fixed, their confidence from the fit's strategy."
-    self._check_fitted()
-    R, C = new_columns(data, self.m_)
-    X = self.X.detach().cpu().double().numpy()                        # (callbacks may predict mid-fit)
-    C = self._new_confidence(R, C)
-    return solve_factors(X, R, C, self.regularization) if self.factors_ else np.zeros((0, R.shape[1]))
+def _fold_in_X(self:JointCF):
+    "The current classifier factors, as numpy (callbacks may predict mid-fit, before `X_` is published)."
+    return self.X.detach().cpu().double().numpy()
 
 @patch
 def decision_function(self:JointCF,

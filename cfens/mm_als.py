@@ -13,10 +13,10 @@ import torch
 from fastcore.basics import patch
 from scipy.special import expit, log_expit
 from tqdm import tqdm
-from .objective import confidence, class_weights, svd_factors, CONFIDENCE_STRATEGIES
+from .objective import class_weights, svd_factors, CONFIDENCE_STRATEGIES
 from .params import Integer, Real, Options, RANDOM_STATE, CLASS_WEIGHT
 from .als import solve_factors, khatri_rao
-from .base import FactorTrainer, new_columns, fit_aggregator, validation_split
+from .base import FactorTrainer, fit_aggregator, validation_split, strategy_confidence, training_confidence
 
 # %% ../nbs/10_mm_als.ipynb #4d13646f
 def cf_objective(R, C, X, Y, w, b, labels, s=None, rho=0.5, lam=0.01, inv_C=1.0):
@@ -169,10 +169,6 @@ MMALS._parameter_constraints = dict(
     patience=[None, Integer(1)], aggregator_steps=[Integer(1)], random_state=RANDOM_STATE)
 
 # %% ../nbs/10_mm_als.ipynb #8b170dad
-def _row_weights(C):
-    "The m row weights when every row of C is constant, else None."
-    return C[:, 0].copy() if np.array_equal(C, np.broadcast_to(C[:, :1], C.shape)) else None
-
 @patch
 def _setup(self:MMALS, data):
     "Split, training labels, confidence, class weights, gamma; the SVD start and the aggregator fitted on it."
@@ -180,11 +176,7 @@ def _setup(self:MMALS, data):
     self.factors_ = d = self._latent_dimension(data.m)
     self.validation_ = val = validation_split(data.labels, self.validation_fraction, rng)
     train = self.train_labels_ = np.where(val, np.nan, data.labels)
-    if self.confidence is None:
-        C, row = data.C, data.row_confidence
-        c = None if row is None else np.array(row, dtype=float)
-    else:
-        C = confidence(data.R, self.confidence, train, self.alpha, base=data.C); c = _row_weights(C)
+    C, c = training_confidence(data, self.confidence, train, self.alpha)
     self.confidence_, self.c_ = C, c
     self.labeled_ = L = np.flatnonzero(~np.isnan(train))
     self.t_ = train[L]
@@ -256,12 +248,6 @@ def _fit(self:MMALS, data, show_progress, callback):
 
 # %% ../nbs/10_mm_als.ipynb #01d21c71
 @patch
-def fold_in(self:MMALS,
-            data, # an EnsembleData or m x k array of new columns
-           ):
-    "Point factors (d x k) of new columns, X held fixed, their confidence from the fit's strategy."
-    self._check_fitted()
-    R, C = new_columns(data, self.m_)
-    if self.confidence in ("uniform", "certainty"): C = confidence(R, self.confidence)
-    if self.confidence == "calibration": C = np.repeat(self.confidence_[:, :1], R.shape[1], axis=1)
-    return solve_factors(self.X_, R, C, self.regularization)
+def _new_confidence(self:MMALS, R, C):
+    "Confidence of new columns R (given C): no label is read; 'calibration' keeps the row weights learned at fit."
+    return strategy_confidence(self.confidence, R, C, self.confidence_)
