@@ -8,10 +8,13 @@ Timed side by side in one run, in interleaved rounds (so that load from other pr
 medians over the rounds:
 
 * cfens `solve_factors` (what `WeightedALS.fit` runs), float32 and float64, X half and Y half separately;
-  C * R is formed once beforehand, as `fit` does once per fit;
-* cfens `WeightedALS.fit`, per iteration, including its loss tracking (`history_`, from the solver's right-hand
-  sides) and its convergence test (3 iterations per round, tol=0 so that all run; the first interval, which holds
-  the fit's set-up, left out); and, once, the full `recon_loss` evaluation that fit no longer does;
+  C * R is formed once beforehand, as `fit` does once per fit, and R, C are row-major, as `fit` makes them. "float64"
+  is the fit's float64 path (the Y update in mixed precision: float32 factorisations refined to float64 accuracy,
+  `mixed=True`); "float64 plain" the same iteration without it (`mixed=False`);
+* cfens `WeightedALS.fit` at its defaults, per iteration, including its loss tracking (`history_`, from the solver's
+  right-hand sides), the balancing of X and Y before each sweep and its convergence test (3 iterations per round,
+  tol=0 so that all run; the first interval, which holds the fit's set-up, left out); and, once, the full
+  `recon_loss` evaluation that fit no longer does;
 * implicit's CPU ALS (`implicit.cpu.als.AlternatingLeastSquares`, factors=d, iterations=1) on a CSR matrix of C
   with all m*n entries stored, conjugate gradient (`use_cg=True`, its default) and exact (`use_cg=False`), float32,
   `num_threads` = --threads, BLAS limited to one thread as implicit recommends. Two times for each: its own
@@ -44,12 +47,12 @@ def problem(m, n, seed=0):
     return data.with_confidence(np.abs(data.R - 0.5) + 0.1)
 
 
-def cfens_iteration(X, Y, R, C, CR, lam, threads):
+def cfens_iteration(X, Y, R, C, CR, lam, threads, mixed=False):
     "Seconds for the X half and the Y half of one ALS iteration, and the new (X, Y)."
     t0 = time.perf_counter()
     X = solve_factors(Y, R.T, C.T, lam, num_threads=threads, CR=CR.T)
     t1 = time.perf_counter()
-    Y = solve_factors(X, R, C, lam, num_threads=threads, CR=CR)
+    Y = solve_factors(X, R, C, lam, num_threads=threads, CR=CR, mixed=mixed)
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, X, Y
 
@@ -104,18 +107,20 @@ def main(argv=None):
     X0, Y0 = 0.01 * g.normal(size=(a.d, a.m)), 0.01 * g.normal(size=(a.d, a.n))
     Csr = sp.csr_matrix(C.astype(np.float32))
     assert Csr.nnz == a.m * a.n, "every cell must be stored: dense confidence"
-    cast = {dt: (R.astype(dt), C.astype(dt), (C * R).astype(dt), X0.astype(dt), Y0.astype(dt))
-            for dt in (np.float32, np.float64)}
+    cast = {dt: (np.asarray(R, dt, order="C"), np.asarray(C, dt, order="C"), np.asarray(C * R, dt, order="C"),
+                 X0.astype(dt), Y0.astype(dt)) for dt in (np.float32, np.float64)}     # row-major, as fit makes them
+    variants = [("float32", np.float32, False), ("float64", np.float64, True), ("float64 plain", np.float64, False)]
     print(f"problem: m={a.m}, n={a.n:,}, d={a.d}, lambda={a.lam}, dense confidence ({Csr.nnz:,} cells); "
           f"{a.rounds} interleaved rounds, medians\n")
 
     t = {}
-    for dt, (Rd, Cd, CRd, X, Y) in cast.items():                 # warm-up: one iteration each, not timed
-        cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads)
+    for name, dt, mixed in variants:                             # warm-up: one iteration each, not timed
+        Rd, Cd, CRd, X, Y = cast[dt]
+        cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads, mixed)
     for r in range(a.rounds):
-        for dt, (Rd, Cd, CRd, X, Y) in cast.items():
-            tx, ty, _, _ = cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads)
-            name = np.dtype(dt).name
+        for name, dt, mixed in variants:
+            Rd, Cd, CRd, X, Y = cast[dt]
+            tx, ty, _, _ = cfens_iteration(X, Y, Rd, Cd, CRd, a.lam, a.threads, mixed)
             t.setdefault(f"cfens {name}: X half", []).append(tx)
             t.setdefault(f"cfens {name}: Y half", []).append(ty)
             t.setdefault(f"cfens {name}: iteration", []).append(tx + ty)
@@ -150,8 +155,11 @@ def main(argv=None):
     cg = np.median(t["implicit CG: iteration (its own timer)"])
     exact = np.median(t["implicit exact: iteration (its own timer)"])
     print()
-    for name in ("float32", "float64"):
+    for name in ("float32", "float64", "float64 plain"):
         it = np.median(t[f"cfens {name}: iteration"])
+        if name == "float64 plain":
+            print(f"  ratio cfens {name} solver iteration / implicit CG:    {it / cg:.3f}")
+            break
         fit = np.median(t[f"cfens {name}: WeightedALS.fit per iteration (loss + convergence test)"])
         print(f"  ratio cfens {name} solver iteration / implicit CG:    {it / cg:.3f}")
         print(f"  ratio cfens {name} WeightedALS.fit / implicit CG:     {fit / cg:.3f}   (target <= 0.2)")

@@ -7,12 +7,14 @@ __version__ = "0.1.0"
 __all__ = ['EnsembleData', 'PRESETS', 'make_ensemble', 'make_preset', 'load_real', 'default_base_estimators',
            'prediction_matrices', 'ensemble_from_predictions', 'load_predictions', 'save_predictions', 'Trainer',
            'FactorTrainer', 'DivergenceError', 'WeightedALS', 'evaluate', 'SimpleAverage', 'BestSingle', 'Stacking',
-           'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'MMALS', 'METHODS',
-           'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier', 'run_benchmark']
+           'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'MMALS', 'Spectral',
+           'Auto', 'METHODS', 'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier', 'run_benchmark',
+           'read_shard', 'TorchComm', 'fit_predict', 'spawn']
 
 # %% ../nbs/index.ipynb #98a017ad
 from .data import (EnsembleData, PRESETS, make_ensemble, make_preset, load_real, default_base_estimators,
-                        prediction_matrices, ensemble_from_predictions, load_predictions, save_predictions)
+                        prediction_matrices, ensemble_from_predictions, load_predictions, save_predictions,
+                        read_shard, TorchComm)
 from .base import Trainer, FactorTrainer, DivergenceError
 from .als import WeightedALS
 from .baselines import evaluate, SimpleAverage, BestSingle, Stacking
@@ -21,13 +23,17 @@ from .two_stage import TwoStage
 from .label_aware import LabelAwareALS
 from .joint import JointCF
 from .mm_als import MMALS
+from .spectral import Spectral
+from .auto import Auto
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .estimator import CFEnsembleClassifier
 from .benchmark import run_benchmark
+from .distributed import fit_predict, spawn
 
 _all_ = ["EnsembleData", "PRESETS", "make_ensemble", "make_preset", "load_real", "default_base_estimators",
          "prediction_matrices", "ensemble_from_predictions", "load_predictions", "save_predictions",
          "Trainer", "FactorTrainer", "DivergenceError", "WeightedALS",
          "evaluate", "SimpleAverage", "BestSingle", "Stacking", "AlternatingALS", "DampedAlternatingALS",
-         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "METHODS", "DEFAULT_METHOD", "method_params", "make_method",
-         "CFEnsembleClassifier", "run_benchmark"]
+         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "Spectral", "Auto", "METHODS", "DEFAULT_METHOD",
+         "method_params", "make_method", "CFEnsembleClassifier", "run_benchmark", "read_shard", "TorchComm",
+         "fit_predict", "spawn"]

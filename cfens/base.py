@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['DIVERGENCE_FACTOR', 'check_data', 'new_columns', 'DivergenceError', 'check_divergence', 'Trainer', 'FactorTrainer',
-           'strategy_confidence', 'fit_aggregator', 'validation_split', 'training_confidence']
+           'strategy_confidence', 'fit_aggregator', 'newton_logistic', 'newton_aggregator', 'total_recon', 'total_sup',
+           'validation_split', 'training_confidence']
 
 # %% ../nbs/04_base.ipynb #c1c8a7ae
 import math, warnings
@@ -12,8 +13,9 @@ import numpy as np
 from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from .data import EnsembleData
-from .objective import aggregator_logits, confidence
+from .data import EnsembleData, LOCAL
+from .objective import aggregator_logits, confidence, class_weights
+from scipy.special import log_expit
 from .params import Constraint, validate_params, check_param, latent_dimension
 from fastcore.basics import patch
 from .als import solve_factors
@@ -64,6 +66,7 @@ class Trainer:
     name = None                        # the method's name in `cfens.methods.METHODS`
     _parameter_constraints = {}        # parameter -> list of accepted constraints (see `cfens.params`)
     _divergence_hint = "check the data and the parameters"
+    shardable = False                  # whether it fits columns split over processes (`EnsembleData.comm`)
 
     def get_params(self, deep=True):
         "The parameters (every entry of `_parameter_constraints`) and their values."
@@ -101,6 +104,10 @@ def fit(self:Trainer,
        ):
     "Fit on `data` and return `self`; `history_` then holds one record per iteration."
     check_data(data)
+    if data.comm.size > 1 and not self.shardable:
+        raise ValueError(f"{type(self).__name__} fits in one process only, and these columns are split over "
+                         f"{data.comm.size}; run it without torchrun, or choose a method that shards (joint, "
+                         "two_stage, label_aware, mm_als).")
     validate_params(self)
     check_param(type(self).__name__, "show_progress", show_progress, [_BOOL])
     check_param(type(self).__name__, "callback", callback, [None, _CALLABLE])
@@ -200,11 +207,73 @@ def decision_function(self:FactorTrainer,
     return aggregator_logits(self.X_, self.Y_ if data is None else self.fold_in(data), self.w_, self.b_)
 
 # %% ../nbs/04_base.ipynb #8e6fa2de
-def fit_aggregator(F, t, C=1.0, class_weight=None):
-    "Aggregator (w, b): logistic regression of labels `t` on the columns of `F` (m x |L|), to convergence."
+def fit_aggregator(F, t, C=1.0, class_weight=None, comm=LOCAL):
+    """Aggregator (w, b): logistic regression of labels `t` on the columns of `F` (m x |L|), to convergence. On one
+    process scikit-learn's; over several (`comm`), `newton_aggregator` on the processes' summed gradient and Hessian."""
+    if comm.size > 1: return newton_aggregator(F, t, C, class_weight, comm)
     lr = LogisticRegression(C=np.inf if C is None else C, class_weight=class_weight, max_iter=10000, tol=1e-8)
     lr.fit(np.asarray(F).T, np.asarray(t))
     return lr.coef_[0].copy(), float(lr.intercept_[0])
+
+# %% ../nbs/04_base.ipynb #e704f5e4
+def newton_logistic(F,          # features, k x n: one column f_i per labeled point (a 1 row for a bias included)
+                    t,          # n labels, 0 or 1
+                    s,          # n weights of the points' losses
+                    P,          # k x k penalty Hessian: the penalty is theta^T P theta / 2
+                    comm=LOCAL, # the processes the points are split over
+                    tol=1e-10, max_iter=100):
+    "theta minimising sum_i s_i l(theta^T f_i; t_i) + theta^T P theta / 2 by damped Newton (sums all-reduced)."
+    k = F.shape[0]
+    iu = np.triu_indices(k)
+    def objective(theta):
+        z = theta @ F
+        return comm.sum(float(s @ (np.logaddexp(0, z) - t * z))) + theta @ P @ theta / 2
+    theta = np.zeros(k)
+    value = objective(theta)
+    for _ in range(max_iter):
+        p = expit(theta @ F)
+        H = (F * (s * p * (1 - p))) @ F.T
+        summed = comm.sum(np.r_[H[iu], F @ (s * (p - t))])             # the only sums over points
+        H[iu] = summed[:len(iu[0])]; H.T[iu] = H[iu]
+        step = np.linalg.solve(H + P + 1e-12 * np.eye(k), summed[len(iu[0]):] + P @ theta)
+        for _ in range(50):                                             # halve until the objective decreases
+            new = objective(theta - step)
+            if new <= value: break
+            step = step / 2
+        theta, value = theta - step, new
+        if np.max(np.abs(step)) < tol: break
+    return theta
+
+def newton_aggregator(F, t, C=1.0, class_weight=None, comm=LOCAL, tol=1e-10, max_iter=100):
+    "Aggregator (w, b): scikit-learn's penalised logistic regression by `newton_logistic`, sums all-reduced by `comm`."
+    F, t = np.asarray(F, dtype=float), np.asarray(t, dtype=float)
+    m = F.shape[0]
+    counts = comm.sum(np.array([(t == 0).sum(), (t == 1).sum()], dtype=float))
+    if class_weight == "balanced": weight = counts.sum() / (2 * counts)
+    else: weight = np.array([1.0, 1.0]) if class_weight is None else np.array([class_weight[0], class_weight[1]])
+    s = (C if C is not None else 1.0) * weight[t.astype(int)]
+    P = np.diag(np.r_[np.full(m, 1.0 if C is not None else 0.0), 0.0])   # the ridge on w, none on b
+    theta = newton_logistic(np.vstack([F, np.ones(F.shape[1])]), t, s, P, comm, tol, max_iter)
+    return theta[:m], float(theta[m])
+
+# %% ../nbs/04_base.ipynb #10e96d7e
+def total_recon(data, X, Y, lam, C=None):
+    "`recon_loss` (mean form) of `X`, `Y` (this process's columns) over every process's columns; C: data.C if None."
+    C = data.C if C is None else C
+    local = np.sum(C * (data.R - X.T @ Y) ** 2) + lam * np.sum(Y ** 2)
+    return (data.comm.sum(local) + lam * np.sum(X ** 2)) / (data.m * data.n_total)
+
+def total_sup(data, X, Y, w, b, labels, class_weight=None):
+    "`sup_loss` over every process's labeled columns (`labels`: this process's, NaN = unlabeled or held out)."
+    known = ~np.isnan(labels)
+    t = labels[known]
+    if class_weight == "balanced":                                # the whole set's positive rate
+        ones, count = data.comm.sum(np.array([t.sum(), t.size]))
+        s = np.where(t == 1, 0.5 * count / ones, 0.5 * count / (count - ones))
+    else: s = class_weights(t, class_weight)
+    z = aggregator_logits(X, Y[:, known], w, b)
+    total, count = data.comm.sum(np.array([np.sum(s * -(t * log_expit(z) + (1 - t) * log_expit(-z))), t.size]))
+    return total / count
 
 # %% ../nbs/04_base.ipynb #f111ae31
 def validation_split(labels,   # n labels: 0/1, NaN for unlabeled columns (never drawn)
@@ -230,8 +299,10 @@ def training_confidence(data, strategy=None, train=None, alpha=1.0):
     if strategy is None:
         row = data.row_confidence
         return data.C, None if row is None else np.array(row, dtype=float)
-    C = confidence(data.R, strategy, train, alpha, base=data.C)
+    C = confidence(data.R, strategy, train, alpha, base=data.C, comm=data.comm)
     step = 1 << 16                                                        # compare a slice of columns at a time
     constant = all(np.array_equal(C[:, s:s + step], np.broadcast_to(C[:, :1], C[:, s:s + step].shape))
                    for s in range(0, C.shape[1], step))
-    return C, C[:, 0].copy() if constant else None
+    rows = data.comm.gather((C[:, 0] if constant else np.full(data.m, np.nan))[:, None])
+    same = np.isfinite(rows).all() and (rows == rows[:, :1]).all()          # the same m numbers on every process
+    return C, C[:, 0].copy() if same else None

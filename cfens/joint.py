@@ -110,6 +110,7 @@ class JointCF(FactorTrainer):
     "CF-Ensemble by joint gradient descent on the exact combined loss over (X, Y, aggregator), in PyTorch."
     name = "joint"
     default_factors = 8
+    shardable = True                       # columns may be split over processes (see the distributed notebook)
 
     def __init__(self,
                  factors=None,             # latent dimension d; None: min(m, 8); > m: clamped to m; 0: inputs='both'
@@ -215,23 +216,37 @@ class _Block:
 # %% ../nbs/09_joint.ipynb #f2ae7fb4
 @patch
 def _layout(self:JointCF, data, dev, rng):
-    "Validation split, confidences and class weights; the columns shuffled into blocks on the device."
-    self.validation_ = validation_split(data.labels, self.validation_fraction, rng)
+    """Validation split, confidences and class weights; the columns shuffled into blocks on the device. Split and
+    blocks are drawn over the whole set's columns (every process draws the same); a process keeps its own."""
+    labels_all = data.comm.gather(data.labels)                        # all processes' labels (one process: its own)
+    val_all = validation_split(labels_all, self.validation_fraction, rng)
+    mine = slice(data.offset, data.offset + data.n)
+    self.validation_, self.has_validation_ = val_all[mine], bool(val_all.any())
     train = self.train_labels_ = np.where(self.validation_, np.nan, data.labels)
     self.confidence_, c = training_confidence(data, self.confidence, train, self.alpha)
-    known = ~np.isnan(train)
-    s = class_weights(train[known], self.class_weight)
-    w1, w0 = (s[train[known] == 1][0], s[train[known] == 0][0]) if self.class_weight is not None else (1.0, 1.0)
+    known = ~np.isnan(labels_all) & ~val_all                           # the training labels, of every process
+    s = class_weights(labels_all[known], self.class_weight)
+    w1, w0 = ((s[labels_all[known] == 1][0], s[labels_all[known] == 0][0]) if self.class_weight is not None
+              else (1.0, 1.0))
     weights = np.where(data.labels == 1, w1, w0)                      # the training labels' weights, validation too
     self.n_labeled_ = int(known.sum())
-    kind = np.where(known, 0, np.where(self.validation_, 1, 2))
-    n_blocks = 1 if self.batch_size is None else max(1, math.ceil(data.n / self.batch_size))
+    kind = np.full(data.n_total, 2, dtype=np.int8)                    # 0 training, 1 validation, 2 the rest
+    kind[val_all], kind[known] = 1, 0
+    del labels_all, val_all, known                                     # n numbers each: gone before the blocks
+    n_blocks = 1 if self.batch_size is None else max(1, math.ceil(data.n_total / self.batch_size))
     storage, labels = self.storage_dtype or self.dtype, np.nan_to_num(data.labels)
     self.blocks_ = []
-    for cols in np.array_split(rng.permutation(data.n), n_blocks):
-        cols = cols[np.argsort(kind[cols], kind="stable")]
-        k, v = int((kind[cols] == 0).sum()), int((kind[cols] == 1).sum())
-        self.blocks_.append(_Block(cols, k, v, data.R, self.confidence_, c, labels, weights, dev, self.dtype, storage))
+    for cols in np.array_split(rng.permutation(data.n_total), n_blocks):
+        kinds = kind[cols]
+        order = np.argsort(kinds, kind="stable")                       # the block: training, validation, the rest
+        pos = np.flatnonzero(((cols >= data.offset) & (cols < data.offset + data.n))[order])   # this process's
+        local = order[pos]
+        del order                                                      # n numbers: gone before R is copied
+        k, v, k_all = int((kinds[local] == 0).sum()), int((kinds[local] == 1).sum()), int((kinds == 0).sum())
+        b = _Block(cols[local] - data.offset, k, v, data.R, self.confidence_, c, labels, weights, dev, self.dtype,
+                   storage)
+        b.pos, b.n_all, b.k_all = pos, len(cols), k_all                # its place in the whole block
+        self.blocks_.append(b)
 
 # %% ../nbs/09_joint.ipynb #53c53a88
 @patch
@@ -240,9 +255,10 @@ def _init_factors(self:JointCF, dev, gen):
     d, m = self.factors_, self.m_
     if self.init == "random" or d == 0:
         X = self.init_scale * torch.randn(d, m, generator=gen, dtype=self.dtype)
-        Ys = [self.init_scale * torch.randn(b.n, d, generator=gen, dtype=self.dtype) for b in self.blocks_]
+        Ys = [self.init_scale * torch.randn(b.n_all, d, generator=gen, dtype=self.dtype)[b.pos] for b in self.blocks_]
         return X.to(dev), [Y.to(dev) for Y in Ys]
     G = sum(Rs.double() @ Rs.double().T for b in self.blocks_ for Rs in _slices(b.R))   # m x m Gram matrix of R
+    G = self.comm_.sum(G)                                                  # summed over the processes' columns
     evals, U = torch.linalg.eigh(G)
     U, top = U[:, -d:].flip(1), evals[-d:].flip(0).clamp(min=0)
     a = float((top.sum() / (d * self.n_)).sqrt() * math.sqrt(m)) ** 0.5 or 1.0   # rms(X) = rms(Y)
@@ -257,15 +273,21 @@ def _init_head(self:JointCF, head):
     s = torch.cat([b.s[:b.k] for b in self.blocks_]).cpu().double().numpy()
     with torch.no_grad():
         if self.init_aggregator == "average": head.w.fill_(1 / self.m_)
-        if self.init_aggregator == "zero": head.b.fill_(float(np.log((s * t).sum() / (s * (1 - t)).sum())))
+        if self.init_aggregator == "zero":
+            pos, neg = self.comm_.sum(np.array([(s * t).sum(), (s * (1 - t)).sum()]))
+            head.b.fill_(float(np.log(pos / neg)))
         if self.init_aggregator != "fit": return
-        frac = min(1.0, 50_000 / len(t))                              # a start needs no more (columns are shuffled)
-        ks = [math.ceil(frac * b.k) for b in self.blocks_]
-        feats = [torch.cat([self.X.T @ Y[:k].T] + ([b.R[:, :k].to(self.dtype)] if head.w_r is not None else [])).T
-                 for b, Y, k in zip(self.blocks_, self.Yt_blocks_, ks)]
-        sub = np.concatenate([np.arange(k) + sum(b.k for b in self.blocks_[:j]) for j, k in enumerate(ks)])
+        frac = min(1.0, 50_000 / self.n_labeled_)                     # a start needs no more (columns are shuffled)
+        picks = [np.flatnonzero(b.pos[:b.k] < math.ceil(frac * b.k_all)) for b in self.blocks_]   # the first ones
+        feats = [torch.cat([self.X.T @ Y[p].T] + ([b.R[:, p].to(self.dtype)] if head.w_r is not None else [])).T
+                 for b, Y, p in zip(self.blocks_, self.Yt_blocks_, picks)]
+        keys = np.concatenate([j * (self.n_ + 1) + b.pos[p] for j, (b, p) in enumerate(zip(self.blocks_, picks))])
+        sub = np.concatenate([p + sum(b.k for b in self.blocks_[:j]) for j, p in enumerate(picks)]).astype(int)
+        gather = lambda a: self.comm_.gather(np.asarray(a).T).T          # every process's picks, in key order
+        order = np.argsort(gather(keys), kind="stable")
+        F = gather(torch.cat(feats).cpu().double().numpy())[order]
         lr = LogisticRegression(C=1e4 if self.C is None else self.C, max_iter=5000)
-        lr.fit(torch.cat(feats).cpu().double().numpy(), t[sub], sample_weight=s[sub])
+        lr.fit(F, gather(t[sub])[order], sample_weight=gather(s[sub])[order])
         coef = torch.as_tensor(lr.coef_[0], dtype=self.dtype)
         head.w.copy_(coef[:self.m_])
         if head.w_r is not None: head.w_r.copy_(coef[self.m_:])
@@ -311,16 +333,19 @@ def _val_loss(self:JointCF):
             sl = slice(b.k, b.k + b.v)
             z = self.aggregator_(self.X, Y[sl].T, b.R[:, sl])
             num = num + (b.s[sl] * point_losses(z, b.t[sl], self.focal_gamma)).sum(); den += b.v
-    return float(num) / den
+    num, den = self.comm_.sum(np.array([float(num), den]))              # over every process's validation columns
+    return num / den
 
 # %% ../nbs/09_joint.ipynb #0fdeeccc
 @patch
 def _setup(self:JointCF, data):
     "Everything before the first epoch: layout, factors, aggregator, optimiser, scheduler."
-    dev = self.device_
-    rng = self.rng_ = np.random.default_rng(self.random_state)
+    dev, self.comm_ = self.device_, data.comm
+    seed = self.random_state
+    if seed is None and data.comm.size > 1: seed = data.comm.broadcast(np.random.SeedSequence().entropy)   # agreed
+    rng = self.rng_ = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
-    self.n_, self.factors_ = data.n, self._latent_dimension(data.m)
+    self.n_, self.n_local_, self.factors_ = data.n_total, data.n, self._latent_dimension(data.m)
     self.inv_C_ = 0.0 if self.C is None else 1 / self.C
     self.chunk_ = self.chunk or (4096 if dev.type == "cpu" else 1 << 18)
     self._layout(data, dev, rng)
@@ -357,12 +382,20 @@ def _epoch(self:JointCF):
         b, Y = self.blocks_[j], self.Yt_blocks_[j]
         parts = step(b, Y)
         for k in sums: sums[k] = sums[k] + parts[k]
-        for p in self.shared_: p.grad.mul_(self.n_ / b.n)             # unbiased estimate of the whole gradient
+        self._sum_shared_grads()                                       # over the processes' shares of the block
+        for p in self.shared_: p.grad.mul_(self.n_ / b.n_all)         # unbiased estimate of the whole gradient
         Y.grad.mul_(self.n_)                                           # each point's own terms (see above)
         self.optimizer_.step()
         self.optimizer_.zero_grad(set_to_none=True)
-    totals = torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in sums.values()]).tolist()   # one sync
+    totals = self.comm_.sum(torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in sums.values()])).tolist()
     return dict(zip(sums, totals))
+
+@patch
+def _sum_shared_grads(self:JointCF):
+    "Sum the shared parameters' gradients (X, the aggregator) over the processes: one all-reduce, m*d + m + 1 numbers."
+    if self.comm_.size == 1: return
+    flat = self.comm_.sum(torch.cat([p.grad.reshape(-1) for p in self.shared_]))
+    for p, g in zip(self.shared_, flat.split([p.numel() for p in self.shared_])): p.grad.copy_(g.view_as(p))
 
 # %% ../nbs/09_joint.ipynb #c3904480
 @patch
@@ -379,7 +412,7 @@ def _restore(self:JointCF, snap):
 class _EarlyStopping:
     "The best monitored loss so far, its epoch and (with validation columns) a snapshot of the parameters then."
     def __init__(self, model):
-        self.model, self.has_val, self.epoch, self.waited = model, bool(model.validation_.any()), 0, 0
+        self.model, self.has_val, self.epoch, self.waited = model, model.has_validation_, 0, 0
         self.loss, self.snapshot = (model._val_loss(), model._snapshot()) if self.has_val else (math.inf, None)
 
     def __call__(self, epoch, monitor):
@@ -427,7 +460,7 @@ def _descend(self:JointCF, show_progress, callback):
 def _publish(self:JointCF):
     "Fitted factors and aggregator weights as numpy arrays, columns in the data's order."
     self.X_ = self.X.detach().cpu().double().numpy()
-    self.Y_ = np.empty((self.factors_, self.n_))
+    self.Y_ = np.empty((self.factors_, self.n_local_))               # this process's columns
     for b, Yb in zip(self.blocks_, self.Yt_blocks_): self.Y_[:, b.cols] = Yb.detach().cpu().double().numpy().T
     self.w_, self.b_ = self.aggregator_.w.detach().cpu().double().numpy(), float(self.aggregator_.b.detach())
 
@@ -451,7 +484,7 @@ def decision_function(self:JointCF,
     head, T = self.aggregator_, lambda a: torch.as_tensor(a, dtype=self.dtype, device=self.device_)
     with torch.no_grad():
         if data is None:
-            z = np.empty(self.n_)
+            z = np.empty(self.n_local_)
             for b, Y in zip(self.blocks_, self.Yt_blocks_): z[b.cols] = head(self.X, Y.T, b.R).cpu().double().numpy()
             return z
         R, _ = new_columns(data, self.m_)

@@ -10,12 +10,14 @@ __all__ = ['CONFIDENCE_STRATEGIES', 'NORMALIZATIONS', 'confidence', 'recon_loss'
 # %% ../nbs/01_objective.ipynb #435d88c3
 import numpy as np
 from scipy.special import expit, log_expit
+from .data import LOCAL
 
 # %% ../nbs/01_objective.ipynb #45bede81
 CONFIDENCE_STRATEGIES = ("uniform", "certainty", "label_aware", "calibration")
 
-def confidence(R, strategy="uniform", labels=None, alpha=1.0, base=None, floor=0.05):
-    "Confidence matrix `C` (same shape as `R`) for `strategy` in `CONFIDENCE_STRATEGIES`."
+def confidence(R, strategy="uniform", labels=None, alpha=1.0, base=None, floor=0.05, comm=LOCAL):
+    """Confidence matrix `C` (same shape as `R`) for `strategy` in `CONFIDENCE_STRATEGIES`. `comm`: the processes
+    R's columns are split over ('calibration' sums over all of them)."""
     R = np.asarray(R, dtype=float)
     if strategy == "uniform": return np.ones_like(R)
     if strategy == "certainty": return np.abs(R - 0.5)
@@ -31,8 +33,9 @@ def confidence(R, strategy="uniform", labels=None, alpha=1.0, base=None, floor=0
         C[:, known] *= 1 + alpha * agree
         return C
     t = labels[known]
-    brier = ((R[:, known] - t) ** 2).mean(1)
-    prior = t.mean() * (1 - t.mean())
+    sums = comm.sum(np.r_[((R[:, known] - t) ** 2).sum(1), t.sum(), t.size])   # per-model squared errors, #1s, #L
+    brier, rate = sums[:-2] / sums[-1], sums[-2] / sums[-1]
+    prior = rate * (1 - rate)
     skill = np.clip(1 - brier / prior, floor, None)
     return np.repeat(skill[:, None], R.shape[1], axis=1)
 

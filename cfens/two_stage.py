@@ -11,12 +11,13 @@ from fastcore.basics import patch
 from .objective import recon_loss, sup_loss
 from .params import Integer, Real, RANDOM_STATE
 from .als import WeightedALS
-from .base import FactorTrainer, fit_aggregator
+from .base import FactorTrainer, fit_aggregator, total_recon, total_sup
 
 # %% ../nbs/07_two_stage.ipynb #981c7408
 class TwoStage(FactorTrainer):
     "Stage 1: weighted ALS on the data's confidence, to convergence (`tol`); stage 2: the aggregator, to convergence."
     name = "two_stage"
+    shardable = True                   # columns may be split over processes (see the distributed notebook)
     _parameter_constraints = dict(factors=[None, Integer(1)], regularization=[Real(0, closed="neither")],
                                   iterations=[Integer(1)], tol=[Real(0)], C=[None, Real(0, closed="neither")],
                                   random_state=RANDOM_STATE)
@@ -49,12 +50,12 @@ def _fit(self:TwoStage, data, show_progress, callback):
     def sweep(als, it):                 # after each ALS sweep: keep the factors and its loss on the data's own C
         self.X_, self.Y_ = np.asarray(als.X_, dtype=float), np.asarray(als.Y_, dtype=float)
         self._recon = (als.history_[-1]["recon"] if own else
-                       recon_loss(data.R, data.C, self.X_, self.Y_, self.regularization))
+                       total_recon(data, self.X_, self.Y_, self.regularization))
         if not (als.converged_ or it == self.iterations): self._record(it, callback, recon=self._recon)
     als = WeightedALS(factors=self.factors_, regularization=self.regularization, iterations=self.iterations,
                       tol=self.tol, random_state=self.random_state)
     als.fit(stage1, show_progress=show_progress, callback=sweep)
     self.n_iter_ = als.n_iter_
-    self.w_, self.b_ = fit_aggregator(self.X_.T @ self.Y_[:, data.labeled], data.y_labeled, self.C)
+    self.w_, self.b_ = fit_aggregator(self.X_.T @ self.Y_[:, data.labeled], data.y_labeled, self.C, comm=data.comm)
     self._record(self.n_iter_, callback, recon=self._recon,
-                 sup=sup_loss(self.X_, self.Y_, self.w_, self.b_, data.labels))
+                 sup=total_sup(data, self.X_, self.Y_, self.w_, self.b_, data.labels))

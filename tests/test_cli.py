@@ -43,7 +43,7 @@ def good(tmp_path):
 def test_help():
     proc = cfens("bench", "--help")
     assert proc.returncode == 0
-    for option in ("--quick", "--npz", "--methods", "--seeds", "--json", "--plots"):
+    for option in ("--quick", "--npz", "--suite", "--methods", "--seeds", "--json", "--plots"):
         assert option in proc.stdout
 
 
@@ -61,7 +61,8 @@ def test_npz_json_and_plots(tmp_path, good):
                  "--json", out, "--plots", tmp_path / "figs")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    scores = json.loads(out.read_text())
+    written = json.loads(out.read_text())
+    scores = written["datasets"]
     assert list(scores) == ["good", "other"]
     assert list(scores["good"]) == ["average", "stacking"]
     for per in scores.values():
@@ -71,6 +72,13 @@ def test_npz_json_and_plots(tmp_path, good):
             assert f"{s['pr_auc']:.3f} ± {s['pr_auc_sd']:.3f}" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["good.png", "other.png"]
     assert "test PR-AUC" in proc.stdout and "test ROC-AUC" in proc.stdout and "*" in proc.stdout
+    paired = written["paired"]["pr_auc"]
+    assert list(paired["differences"]) == ["good", "other"] and len(paired["differences"]["good"]["average"]) == 2
+    summary = paired["summary"]["all datasets"]["average"]
+    diffs = [np.mean(paired["differences"][d]["average"]) for d in ("good", "other")]
+    assert summary["mean"] == pytest.approx(np.mean(diffs), abs=1e-12)
+    assert summary["wins"] + summary["ties"] + summary["losses"] == 2
+    assert "minus stacking's, paired over datasets" in proc.stdout
 
 
 def test_scores_are_the_test_columns(tmp_path):
@@ -83,20 +91,21 @@ def test_scores_are_the_test_columns(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     expected = average_precision_score(arrays["y_test"], arrays["R_test"].mean(0))
-    scores = json.loads((tmp_path / "s.json").read_text())
+    scores = json.loads((tmp_path / "s.json").read_text())["datasets"]
     assert scores["p"]["average"]["pr_auc"] == pytest.approx(expected, abs=1e-12)
 
 
 def test_all_methods_by_default(good, tmp_path):
     proc = cfens("bench", "--npz", good, "--seeds", 1, "--json", tmp_path / "s.json")
     assert proc.returncode == 0, proc.stderr
-    assert list(json.loads((tmp_path / "s.json").read_text())["good"]) == list(METHODS)
+    assert list(json.loads((tmp_path / "s.json").read_text())["datasets"]["good"]) == list(METHODS)
 
 
 def test_quick_builtin_suite(tmp_path):
     proc = cfens("bench", "--quick", "--methods", "average,stacking", "--seeds", 1, "--json", tmp_path / "q.json")
     assert proc.returncode == 0, proc.stderr
-    assert list(json.loads((tmp_path / "q.json").read_text())) == ["balanced", "imbalanced_10", "breast_cancer"]
+    assert list(json.loads((tmp_path / "q.json").read_text())["datasets"]) == ["balanced", "imbalanced_10",
+                                                                               "breast_cancer"]
     assert "cfens bench" in proc.stderr                             # the progress bar
 
 
@@ -118,7 +127,8 @@ def snapshot(directory):
 
 
 @pytest.mark.parametrize("case", ["missing file", "not an npz", "arrays missing", "shapes disagree", "labels disagree",
-                                  "outside [0, 1]", "labels not 0/1", "unknown method", "unknown option", "no command"])
+                                  "outside [0, 1]", "labels not 0/1", "unknown method", "unknown option", "no command",
+                                  "no suite there", "two suites"])
 def test_bad_input_one_line(case, tmp_path, good):
     bad = tmp_path / "bad.npz"
     args, message = {
@@ -131,6 +141,8 @@ def test_bad_input_one_line(case, tmp_path, good):
         "labels not 0/1":  (["--npz", bad], "y_train must be 0/1"),
         "unknown method":  (["--npz", good, "--methods", "stacking,magic"], "unknown method magic"),
         "unknown option":  (["--fast"], "unrecognized arguments: --fast"),
+        "no suite there":  (["--suite", tmp_path / "nocache"], "build it first: python scripts/build_suite.py"),
+        "two suites":      (["--suite", tmp_path, "--npz", good], "--npz and --suite each choose a suite"),
         "no command":      (None, "the following arguments are required: command"),
     }[case]
     if case == "not an npz": bad.write_text("not an archive")
@@ -171,7 +183,7 @@ def test_seeds_out_of_range(seeds, good):
 def test_seeds_help_says_what_they_vary():
     help_text = " ".join(cfens("bench", "--help").stdout.split())
     assert "1 to 100" in help_text
-    assert "with --npz the data is fixed and a seed only sets the methods' random_state" in help_text
+    assert "with --npz or --suite the data is fixed and a seed only sets the methods' random_state" in help_text
 
 
 def test_json_is_an_input_leaves_it_untouched(tmp_path, good):
@@ -231,3 +243,66 @@ def test_json_in_a_read_only_directory(tmp_path, good):
         assert_one_line_error(proc, "is not writable")
     finally:
         locked.chmod(0o700)
+
+
+def test_suite_from_a_cache(tmp_path):
+    """`--suite DIR` runs the prediction sets that DIR's suite.json lists; a `_150` set has unlabeled columns."""
+    from cfens.benchmark import save_prediction_set
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    full = prediction_set(tmp_path / "scratch.npz")
+    save_prediction_set(cache / "toy.npz", **full)
+    save_prediction_set(cache / "toy_150.npz", full["R_train"][:, :30], full["y_train"][:30], full["R_test"],
+                        full["y_test"], R_unlabeled=full["R_train"][:, 30:])
+    (cache / "suite.json").write_text(json.dumps(dict(sets=["toy", "toy_150"])))
+    proc = cfens("bench", "--suite", cache, *QUICK_METHODS, "--seeds", 1, "--json", tmp_path / "s.json",
+                 "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads((tmp_path / "s.json").read_text())
+    assert list(written["datasets"]) == ["toy", "toy_150"]
+    assert list(written["paired"]["pr_auc"]["summary"]) == ["all sets", "all labels", "150 labels"]
+    assert "150 labels (1)" in proc.stdout
+    before = snapshot(cache)
+    proc = cfens("bench", "--suite", cache, *QUICK_METHODS, "--json", cache / "suite.json")
+    assert_one_line_error(proc, "would destroy that prediction set")
+    assert snapshot(cache) == before
+
+
+def torchrun(nprocs, *args):
+    "`torchrun --nproc-per-node nprocs cfens *args` (one thread per process)."
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nprocs)]
+    run = [SCRIPT] if SCRIPT else ["-m", "cfens.cli"]
+    if not SCRIPT: launch += ["--module"]; run = ["cfens.cli"]
+    env = {**ENV, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([*launch, *run, *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.parametrize("method", ["joint"])
+def test_fit_two_processes_equal_one(tmp_path, method):
+    "The issue's command: `torchrun --nproc-per-node 2 cfens fit --npz FILE --method M --out OUT.npy` equals one process."
+    path = tmp_path / "set.npz"
+    prediction_set(path, n_train=400, n_test=300, m=6)
+    one, two = tmp_path / "one.npy", tmp_path / "two.npy"
+    proc = cfens("fit", "--npz", path, "--method", method, "--out", one, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    proc = torchrun(2, "fit", "--npz", path, "--method", method, "--out", two, "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 processes" in proc.stdout
+    p1, p2 = np.load(one), np.load(two)
+    assert p1.shape == p2.shape == (300,)
+    assert np.abs(p1 - p2).max() < 1e-3
+
+
+def test_fit_two_processes_bad_input_one_line(tmp_path):
+    "A NaN in process 1's share: both processes stop, one line (from process 0) names the process that found it."
+    directory = tmp_path / "set"; directory.mkdir()
+    arrays = prediction_set(tmp_path / "set.npz", n_train=60, n_test=40)
+    R_test = arrays["R_test"].copy(); R_test[0, -1] = np.nan
+    for name, a in dict(R_train=arrays["R_train"], y_train=arrays["y_train"], R_test=R_test).items():
+        np.save(directory / f"{name}.npy", a)
+    proc = torchrun(2, "fit", "--dir", directory, "--method", "joint", "--out", tmp_path / "p.npy", "--no-progress")
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("cfens: error")]
+    assert errors == ["cfens: error: " + f"{directory}: process 1 of 2: R contains NaN or inf at 1 cell(s); every base "
+                      "model must give a probability for every point."], proc.stderr[-2000:]
+    assert not (tmp_path / "p.npy").exists()
