@@ -63,8 +63,8 @@ def _fit(self:AlternatingALS, data, show_progress, callback):
     self._divergence_hint = f"lower lr (now {self.lr}) or raise regularization (now {self.regularization})"
     self.factors_ = d = self._latent_dimension(data.m)
     rng = np.random.default_rng(self.random_state)
-    R, C, lam = data.R, data.C, self.regularization
-    CR = C * R                                                              # once per fit, as WeightedALS does
+    R, C = np.asarray(data.R, order="C"), np.asarray(data.C, order="C")   # row-major, as WeightedALS takes them
+    lam, CR = self.regularization, C * R                                    # C * R once per fit, as WeightedALS does
     self.X_ = self.init_scale * rng.normal(size=(d, data.m))
     self.Y_ = self.init_scale * rng.normal(size=(d, data.n))
     self.w_, self.b_ = self._aggregator_start(data, rng)
