@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['DIVERGENCE_FACTOR', 'check_data', 'new_columns', 'DivergenceError', 'check_divergence', 'Trainer', 'FactorTrainer',
-           'strategy_confidence', 'fit_aggregator', 'newton_logistic', 'newton_aggregator', 'total_recon', 'total_sup',
-           'validation_split', 'training_confidence']
+           'strategy_confidence', 'fit_aggregator', 'spd_solver', 'newton_logistic', 'newton_aggregator', 'total_recon',
+           'total_sup', 'validation_split', 'training_confidence']
 
 # %% ../nbs/04_base.ipynb #c1c8a7ae
 import math, warnings
@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from .data import EnsembleData, LOCAL
 from .objective import aggregator_logits, confidence, class_weights
 from scipy.special import log_expit
+from scipy.linalg import cho_factor, cho_solve
 from .params import Constraint, validate_params, check_param, latent_dimension
 from fastcore.basics import patch
 from .als import solve_factors
@@ -216,6 +217,16 @@ def fit_aggregator(F, t, C=1.0, class_weight=None, comm=LOCAL):
     return lr.coef_[0].copy(), float(lr.intercept_[0])
 
 # %% ../nbs/04_base.ipynb #e704f5e4
+def spd_solver(H):
+    "x -> H^+ x: a Cholesky solve, or the pseudo-inverse when H is singular (e.g. no penalty and rank-deficient F)."
+    try:
+        factor = cho_factor(H)
+        if np.min(np.abs(np.diag(factor[0]))) ** 2 > 1e-12 * np.max(np.abs(np.diag(H))):
+            return lambda x: cho_solve(factor, x)
+    except np.linalg.LinAlgError: pass
+    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
+    return lambda x: Hp @ x
+
 def newton_logistic(F,          # features, k x n: one column f_i per labeled point (a 1 row for a bias included)
                     t,          # n labels, 0 or 1
                     s,          # n weights of the points' losses
@@ -223,19 +234,15 @@ def newton_logistic(F,          # features, k x n: one column f_i per labeled po
                     comm=LOCAL, # the processes the points are split over
                     tol=1e-10, max_iter=100):
     "theta minimising sum_i s_i l(theta^T f_i; t_i) + theta^T P theta / 2 by damped Newton (sums all-reduced)."
-    k = F.shape[0]
-    iu = np.triu_indices(k)
     def objective(theta):
         z = theta @ F
         return comm.sum(float(s @ (np.logaddexp(0, z) - t * z))) + theta @ P @ theta / 2
-    theta = np.zeros(k)
+    theta = np.zeros(F.shape[0])
     value = objective(theta)
     for _ in range(max_iter):
         p = expit(theta @ F)
-        H = (F * (s * p * (1 - p))) @ F.T
-        summed = comm.sum(np.r_[H[iu], F @ (s * (p - t))])             # the only sums over points
-        H[iu] = summed[:len(iu[0])]; H.T[iu] = H[iu]
-        step = np.linalg.solve(H + P + 1e-12 * np.eye(k), summed[len(iu[0]):] + P @ theta)
+        H, g = comm.sum_all((F * (s * p * (1 - p))) @ F.T, F @ (s * (p - t)))   # the only sums over points
+        step = spd_solver(H + P)(g + P @ theta)
         for _ in range(50):                                             # halve until the objective decreases
             new = objective(theta - step)
             if new <= value: break

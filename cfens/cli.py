@@ -7,14 +7,15 @@ __all__ = ['COMMANDS', 'build_parser', 'check_seeds', 'check_json_out', 'check_p
            'check_npy_out', 'check_fit_args', 'fit', 'check_bench_args', 'bench', 'main']
 
 # %% ../nbs/17_cli.ipynb #45b62b14
-import argparse, ast, json, os, sys
+import argparse, ast, json, os, sys, traceback
 from pathlib import Path
 import numpy as np
 from .data import LOCAL, TorchComm, _open_arrays, _set_shape
 from .params import validate_params
 from .base import DivergenceError
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
-from .distributed import fit_predict
+from .joint import resolve_device
+from .distributed import fit_predict, leave
 from .benchmark import (QUICK, FULL, MAX_SEEDS, SUITE_SEEDS, builtin_suite, npz_suite, parse_methods,
                              run_benchmark, summarize_results, format_table, plot_results, default_suite_dir,
                              suite_from_cache, suite_groups, paired_report, format_paired)
@@ -223,38 +224,42 @@ def _save_npy(path, array):
         if tmp.exists(): tmp.unlink()
 
 # %% ../nbs/17_cli.ipynb #371e9559
-def _join(params):
-    "`LOCAL`, or a `TorchComm` over torchrun's processes (gloo, or NCCL with this process's GPU for device cuda)."
+def _join(method, params):
+    "`LOCAL`, or a `TorchComm` over torchrun's processes (gloo; NCCL with this process's GPU for a method on CUDA)."
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return LOCAL
     import torch, torch.distributed as dist
-    cuda = str(params.get("device", "auto")).startswith("cuda") or (params.get("device", "auto") == "auto"
-                                                                    and torch.cuda.is_available())
+    cuda = "device" in method_params(method) and resolve_device(params.get("device", "auto")).type == "cuda"
     if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group("nccl" if cuda else "gloo")
     return TorchComm()
 
-def fit(args, source, params):
-    """Fit, then write the probabilities (process 0); returns the exit status. The values of R, C and the labels are
-    checked as each process reads its columns: a bad one ends every process with one line, and nothing is written."""
-    comm = _join(params)
-    try:
-        try: result = fit_predict(source, args.method, params, comm, show_progress=not args.no_progress)
-        except (ValueError, DivergenceError) as e:
-            if comm.rank == 0: print(f"cfens: error: {' '.join(str(e).split())}", file=sys.stderr)
-            return 1
-        if comm.rank == 0:
-            n_train, n_test = result.sizes["train"], result.sizes["test"]
-            _save_npy(args.out, result.proba[-n_test:])
-            print(f"wrote {args.out}: {n_test} test probabilities ({args.method}"
-                  + (f", {comm.size} processes" if comm.size > 1 else "") + ")")
-            if args.train_out:
-                _save_npy(args.train_out, result.proba[:n_train])
-                print(f"wrote {args.train_out}: {n_train} training probabilities")
-    finally:
-        if comm.size > 1:
-            import torch.distributed as dist
-            dist.barrier(); dist.destroy_process_group()
+def _fit_and_write(args, source, params, comm):
+    "Fit this process's share; process 0 writes the probabilities. The exit status (1: bad data, said in one line)."
+    try: result = fit_predict(source, args.method, params, comm, show_progress=not args.no_progress)
+    except (ValueError, DivergenceError) as e:
+        if comm.rank == 0: print(f"cfens: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    if comm.rank == 0:
+        n_train, n_test = result.sizes["train"], result.sizes["test"]
+        _save_npy(args.out, result.proba[-n_test:])
+        print(f"wrote {args.out}: {n_test} test probabilities ({args.method}"
+              + (f", {comm.size} processes" if comm.size > 1 else "") + ")")
+        if args.train_out:
+            _save_npy(args.train_out, result.proba[:n_train])
+            print(f"wrote {args.train_out}: {n_train} training probabilities")
     return 0
+
+def fit(args, source, params):
+    """`cfens fit` after its checks; returns the exit status. The values of R, C and the labels are checked as each
+    process reads its columns: a bad one ends every process with one line, and nothing is written. Under torchrun
+    every process ends through `leave` (a bug's traceback is printed first)."""
+    comm = _join(args.method, params)
+    try: status = _fit_and_write(args, source, params, comm)
+    except BaseException:
+        if comm.size == 1: raise
+        traceback.print_exc(); leave(wait=False, status=1)
+    if comm.size > 1: leave(status=status)
+    return status
 
 # %% ../nbs/17_cli.ipynb #3dcdf273
 def _suite_choice(args):

@@ -94,6 +94,9 @@ class Comm:
     def sum(self, a):
         "`a` (a number, numpy array or torch tensor) summed over the processes."
         return a
+    def sum_all(self, *arrays):
+        "The numpy `arrays`, each summed over the processes, in one all-reduce (as a list)."
+        return list(arrays)
     def gather(self, a):
         "The processes' numpy arrays `a` joined along their last axis, in rank order (lengths may differ)."
         return a
@@ -335,6 +338,11 @@ class TorchComm(Comm):
         dist.all_reduce(t); self.numbers_reduced += t.numel()
         out = t.cpu().numpy()
         return float(out) if a.ndim == 0 else out
+
+    def sum_all(self, *arrays):
+        flat = self.sum(np.concatenate([np.ravel(a) for a in arrays]))
+        ends = np.cumsum([0] + [np.size(a) for a in arrays])
+        return [flat[a:b].reshape(np.shape(x)) for x, a, b in zip(arrays, ends, ends[1:])]
 
     def gather(self, a):
         import torch, torch.distributed as dist

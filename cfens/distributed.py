@@ -41,14 +41,14 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
-def leave(wait=True):
-    """End this process of a torch.distributed group: wait for the others (`wait`), leave the group, and exit without
-    the interpreter's teardown — where gloo's threads can abort a process that has finished its work."""
+def leave(wait=True, status=0):
+    """End this process of a torch.distributed group: wait for the others (`wait`), leave the group, and exit with
+    `status` without the interpreter's teardown — where gloo's threads can abort a process that has finished."""
     if wait: dist.barrier()
     dist.destroy_process_group()
     sys.stdout.flush(); sys.stderr.flush()
     multiprocessing.util._exit_function()       # what multiprocessing holds (e.g. tqdm's lock) is released first
-    os._exit(0)
+    os._exit(status)
 
 def _process(rank, size, port, threads, fn, args, kwargs, results):
     "Body of one spawned process: join the group, run fn, leave its result (or its error) in `results`, leave."

@@ -11,13 +11,14 @@ import math, time
 import numpy as np
 import torch
 from fastcore.basics import patch
-from scipy.linalg import cho_factor, cho_solve
 from scipy.special import expit, log_expit
 from tqdm import tqdm
 from .objective import class_weights, svd_factors, CONFIDENCE_STRATEGIES
 from .params import Integer, Real, Options, RANDOM_STATE, CLASS_WEIGHT
 from .als import solve_factors, khatri_rao
-from .base import FactorTrainer, fit_aggregator, validation_split, strategy_confidence, training_confidence
+from .data import LOCAL
+from .base import (FactorTrainer, fit_aggregator, validation_split, strategy_confidence, training_confidence,
+                        spd_solver, newton_logistic)
 
 # %% ../nbs/10_mm_als.ipynb #4d13646f
 def cf_objective(R, C, X, Y, w, b, labels, s=None, rho=0.5, lam=0.01, inv_C=1.0):
@@ -85,12 +86,6 @@ def y_step_reference(X, R, C, w, b, Y, labeled, t, s, gamma, lam):
     return out
 
 # %% ../nbs/10_mm_als.ipynb #4524f266
-def _summed(reduce, *arrays):
-    "The arrays summed over the processes by one call of `reduce` on them packed into one vector."
-    flat = reduce(np.concatenate([np.ravel(a) for a in arrays]))
-    ends = np.cumsum([0] + [np.size(a) for a in arrays])
-    return [flat[a:b].reshape(np.shape(x)) for x, a, b in zip(arrays, ends, ends[1:])]
-
 def _grams(Y, R, C, c, chunk=4096):
     "G_u = Y C_u Y^T (m x d x d) and B = [Y C_u r_u] (m x d), a chunk of columns at a time."
     d, m = len(Y), len(R)
@@ -104,15 +99,15 @@ def _grams(Y, R, C, c, chunk=4096):
         B += (Cs * R[:, s0:s0 + chunk]) @ Ys.T
     return G.view(m, d, d).numpy(), B
 
-def x_step(Y, R, C, w, b, X, labeled, t, s, gamma, lam, c=None, reduce=None):
+def x_step(Y, R, C, w, b, X, labeled, t, s, gamma, lam, c=None, comm=LOCAL):
     """MM update of X (d x m) through Woodbury; also returns sum_u (x_u^T G_u x_u - 2 beta_u^T x_u) for the new X.
-    `reduce`: None, or f(array) summing over processes (each holding some columns of Y, R, C)."""
+    `comm`: the processes the columns of Y, R, C are split over."""
     d = len(Y)
     G, B = _grams(Y, R, C, c)
     kappa, h = bound_coefficients((X @ w) @ Y[:, labeled] + b, t, s, gamma, b)
     YL = Y[:, labeled]
     S, u = (YL * kappa) @ YL.T, YL @ h
-    if reduce is not None: G, B, S, u = _summed(reduce, G, B, S, u)     # the only sums over columns
+    G, B, S, u = comm.sum_all(G, B, S, u)                               # the only sums over columns
     A = G + lam * np.eye(d)
     Ainv = np.linalg.inv(A)                                             # m d x d inverses
     Xp = np.einsum("uab,ub->ua", Ainv, B + w[:, None] * u)             # x'_u
@@ -133,61 +128,33 @@ def x_step_reference(Y, R, C, w, b, X, labeled, t, s, gamma, lam):
     return np.linalg.solve(D + np.kron(np.outer(w, w), (YL * kappa) @ YL.T), rhs).reshape(m, d).T
 
 # %% ../nbs/10_mm_als.ipynb #fd0b0845
-def theta_step(F, t, s, w, b, inv_C, steps=1, reduce=None):
+def theta_step(F, t, s, w, b, inv_C, steps=1, comm=LOCAL):
     """`steps` bound-Newton updates of (w, b) for features F (m x |L|): each minimises the surrogate at the last point.
-    `reduce`: None, or f(array) summing over processes (each holding some labeled columns)."""
-    reduce = reduce or (lambda a: a)
+    `comm`: the processes the labeled columns are split over."""
     Ft = np.vstack([F, np.ones(F.shape[1])])
     P = np.diag(np.r_[np.full(len(F), inv_C), 0.0])
-    solve = _spd_solver(reduce((Ft * s) @ Ft.T / 4) + P)
+    solve = spd_solver(comm.sum((Ft * s) @ Ft.T / 4) + P)
     theta = np.r_[w, b]
     for _ in range(steps):
-        grad = reduce(Ft @ (s * (expit(theta @ Ft) - t))) + P @ theta
+        grad = comm.sum(Ft @ (s * (expit(theta @ Ft) - t))) + P @ theta
         theta = theta - solve(grad)
     return theta[:-1].copy(), float(theta[-1])
 
-def _spd_solver(H):
-    "x -> H^+ x: a Cholesky solve, or the pseudo-inverse when H is singular (no penalty and d < m)."
-    try:
-        factor = cho_factor(H)
-        if np.min(np.abs(np.diag(factor[0]))) ** 2 > 1e-12 * np.max(np.abs(np.diag(H))):
-            return lambda x: cho_solve(factor, x)
-    except np.linalg.LinAlgError: pass
-    Hp = np.linalg.pinv(H, rcond=1e-12, hermitian=True)
-    return lambda x: Hp @ x
-
 # %% ../nbs/10_mm_als.ipynb #f4e304b7
-def gram_svd_factors(R, d, reduce=None):
+def gram_svd_factors(R, d, comm=LOCAL):
     """`svd_factors(R, d)` through the m x m Gram matrix: X = S^(1/2) U^T, Y = S^(-1/2) U^T R (same X^T Y).
-    `reduce`: None, or f(array) summing the Gram matrix over processes (each holding some columns of R)."""
-    G = R @ R.T
-    ev, U = np.linalg.eigh(G if reduce is None else reduce(G))
+    `comm`: the processes the columns of R are split over (the Gram matrix is summed over them)."""
+    ev, U = np.linalg.eigh(comm.sum(R @ R.T))
     U, s = U[:, ::-1][:, :d], np.sqrt(np.clip(ev[::-1][:d], 0, None))
     root = np.sqrt(s)
     Y = np.divide(U.T @ R, root[:, None], out=np.zeros((d, R.shape[1])), where=root[:, None] > 0)
     return (U * root).T, Y
 
-def newton_start(F, t, s, inv_C, tol=1e-10, max_steps=50, reduce=None):
-    """(w, b) minimising sum s l(w^T f + b; t) + inv_C |w|^2 / 2: Newton from 0, a step kept only if it lowers the loss.
-    `reduce`: None, or f(array) summing over processes (each holding some labeled columns)."""
-    total = reduce or (lambda a: a)
-    Ft = np.vstack([F, np.ones(F.shape[1])])
-    ridge = np.r_[np.full(len(F), inv_C), 0.0]
-    loss = lambda th: float(total(s @ (np.logaddexp(0, th @ Ft) - t * (th @ Ft)))) + ridge @ th**2 / 2
-    theta = np.zeros(len(Ft))
-    value = loss(theta)
-    for _ in range(max_steps):
-        p = expit(theta @ Ft)
-        H, g = _summed(total, (Ft * (s * p * (1 - p))) @ Ft.T, Ft @ (s * (p - t)))
-        step = _spd_solver(H + np.diag(ridge))(g + ridge * theta)
-        new = loss(theta - step)
-        if not new <= value:                                            # not a descent: the bound step instead
-            w, b = theta_step(F, t, s, theta[:-1], theta[-1], inv_C, reduce=reduce)
-            step = theta - np.r_[w, b]
-            new = loss(theta - step)
-        theta, value = theta - step, new
-        if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(theta))): break
-    return theta[:-1].copy(), float(theta[-1])
+def newton_start(F, t, s, inv_C, comm=LOCAL):
+    "(w, b) minimising sum s l(w^T f + b; t) + inv_C |w|^2 / 2 for features F (m x |L|): `newton_logistic` from 0."
+    theta = newton_logistic(np.vstack([F, np.ones(F.shape[1])]), t, s, np.diag(np.r_[np.full(len(F), inv_C), 0.0]),
+                            comm)
+    return theta[:-1], float(theta[-1])
 
 # %% ../nbs/10_mm_als.ipynb #5d4140cb
 class MMALS(FactorTrainer):
@@ -227,7 +194,7 @@ MMALS._parameter_constraints = dict(
 def _setup(self:MMALS, data):
     "Split, training labels, confidence, class weights, gamma; the SVD start and the aggregator fitted on it."
     comm = data.comm                                                    # every sum over columns goes through it
-    self.reduce_ = None if comm.size == 1 else comm.sum
+    self.comm_ = comm
     seed = self.random_state
     if seed is None and comm.size > 1: seed = comm.broadcast(np.random.SeedSequence().entropy)   # one split for all
     rng = np.random.default_rng(seed)
@@ -253,17 +220,18 @@ def _setup(self:MMALS, data):
     self.size_ = data.m * data.n_total
     self.gamma_ = (1 - self.rho) * self.size_ / (self.rho * self.n_labeled_)
     self.crr_ = comm.sum(float(np.sum(c[:, None] * data.R**2) if c is not None else np.sum(C * data.R**2)))
-    self.X_, self.Y_ = gram_svd_factors(np.asarray(data.R, order="C"), d, self.reduce_)
-    self.w_, self.b_ = newton_start(self.X_.T @ self.Y_[:, L], self.t_, self.s_, self.inv_C_, reduce=self.reduce_)
+    self.X_, self.Y_ = gram_svd_factors(np.asarray(data.R, order="C"), d, comm)
+    self.w_, self.b_ = newton_start(self.X_.T @ self.Y_[:, L], self.t_, self.s_, self.inv_C_, comm)
 
 # %% ../nbs/10_mm_als.ipynb #51ec0473
 @patch
 def _terms(self:MMALS, fit):
     "The exact L_CF terms (mean form) at the current point, given `fit` = sum c (r - x^T y)^2 - sum c r^2."
-    N, nL, total = self.size_, self.n_labeled_, self.reduce_ or (lambda a: a)
+    N, nL = self.size_, self.n_labeled_
     z = (self.X_ @ self.w_) @ self.Y_[:, self.labeled_] + self.b_
     t = self.t_
-    yy, nll = total(np.array([np.sum(self.Y_**2), np.sum(self.s_ * -(t * log_expit(z) + (1 - t) * log_expit(-z)))]))
+    nll = np.sum(self.s_ * -(t * log_expit(z) + (1 - t) * log_expit(-z)))
+    yy, nll = self.comm_.sum(np.array([np.sum(self.Y_**2), nll]))      # over every process's columns
     recon = (self.crr_ + fit + self.regularization * (np.sum(self.X_**2) + yy)) / N
     sup = nll / nL
     penalty = self.inv_C_ * (self.w_ @ self.w_) / (2 * nL)
@@ -274,7 +242,7 @@ def _val_loss(self:MMALS):
     "The class-weighted mean BCE on the validation columns (their labels are hidden from training)."
     z, t = (self.X_ @ self.w_) @ self.Y_[:, self.val_cols_] + self.b_, self.val_t_
     nll = np.sum(self.val_s_ * -(t * log_expit(z) + (1 - t) * log_expit(-z)))
-    return float((self.reduce_ or (lambda a: a))(nll)) / self.n_val_
+    return float(self.comm_.sum(nll)) / self.n_val_
 
 # %% ../nbs/10_mm_als.ipynb #d2570a86
 @patch
@@ -282,9 +250,9 @@ def _iterate(self:MMALS, R):
     "Y-step, X-step, aggregator steps; returns the X-step's `fit` (see `_terms`)."
     C, c, L, t, s, g, lam = self.confidence_, self.c_, self.labeled_, self.t_, self.s_, self.gamma_, self.regularization
     self.Y_ = y_step(self.X_, R, C, self.w_, self.b_, self.Y_, L, t, s, g, lam, c)
-    self.X_, fit = x_step(self.Y_, R, C, self.w_, self.b_, self.X_, L, t, s, g, lam, c, self.reduce_)
+    self.X_, fit = x_step(self.Y_, R, C, self.w_, self.b_, self.X_, L, t, s, g, lam, c, self.comm_)
     self.w_, self.b_ = theta_step(self.X_.T @ self.Y_[:, L], t, s, self.w_, self.b_, self.inv_C_,
-                                  self.aggregator_steps, self.reduce_)
+                                  self.aggregator_steps, self.comm_)
     return fit
 
 # %% ../nbs/10_mm_als.ipynb #234f6706
