@@ -8,8 +8,8 @@ __all__ = ['EnsembleData', 'PRESETS', 'make_ensemble', 'make_preset', 'load_real
            'prediction_matrices', 'ensemble_from_predictions', 'load_predictions', 'save_predictions', 'Trainer',
            'FactorTrainer', 'DivergenceError', 'WeightedALS', 'evaluate', 'SimpleAverage', 'BestSingle', 'Stacking',
            'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'MMALS', 'Spectral',
-           'Auto', 'METHODS', 'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier', 'run_benchmark',
-           'read_shard', 'TorchComm', 'fit_predict', 'spawn']
+           'Reliability', 'Auto', 'METHODS', 'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier',
+           'run_benchmark', 'read_shard', 'TorchComm', 'fit_predict', 'spawn']
 
 # %% ../nbs/index.ipynb #98a017ad
 from .data import (EnsembleData, PRESETS, make_ensemble, make_preset, load_real, default_base_estimators,
@@ -24,6 +24,7 @@ from .label_aware import LabelAwareALS
 from .joint import JointCF
 from .mm_als import MMALS
 from .spectral import Spectral
+from .reliability import Reliability
 from .auto import Auto
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .estimator import CFEnsembleClassifier
@@ -34,6 +35,6 @@ _all_ = ["EnsembleData", "PRESETS", "make_ensemble", "make_preset", "load_real",
          "prediction_matrices", "ensemble_from_predictions", "load_predictions", "save_predictions",
          "Trainer", "FactorTrainer", "DivergenceError", "WeightedALS",
          "evaluate", "SimpleAverage", "BestSingle", "Stacking", "AlternatingALS", "DampedAlternatingALS",
-         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "Spectral", "Auto", "METHODS", "DEFAULT_METHOD",
-         "method_params", "make_method", "CFEnsembleClassifier", "run_benchmark", "read_shard", "TorchComm",
-         "fit_predict", "spawn"]
+         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "Spectral", "Reliability", "Auto", "METHODS",
+         "DEFAULT_METHOD", "method_params", "make_method", "CFEnsembleClassifier", "run_benchmark", "read_shard",
+         "TorchComm", "fit_predict", "spawn"]
