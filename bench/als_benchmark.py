@@ -28,7 +28,14 @@ medians over the rounds:
 The ratios reported are cfens seconds per iteration (the solver alone, and `WeightedALS.fit`) / implicit CG's own
 per-iteration time; the target for `fit` is <= 0.2.
 
+Threads: cfens's worker threads hold Python's GIL while they dispatch the solver's small operations, so a second
+thread helps it less than it helps implicit's compiled CG. The script prints, every run, the rate of a float64 matrix
+product (1500 x 1500) on one thread and on --threads (about x2 when the threads add arithmetic throughput; no gain when
+another process keeps a core busy); with --scaling it also times `WeightedALS.fit` (float32, float64) and implicit CG
+on one thread, in the same interleaved rounds, and prints their ratio and each one's speed-up from one thread.
+
 Usage: python bench/als_benchmark.py [--m 50] [--n 100000] [--d 20] [--rounds 5] [--threads 2] [--ref-columns 2000]
+                                     [--scaling]
 Needs implicit: pip install -e ".[bench]"  (or pip install implicit).
 """
 import argparse, os, platform, time
@@ -81,6 +88,22 @@ def fit_seconds_per_iteration(data, d, lam, dtype, iterations, threads):
     return list(np.diff(stamps))
 
 
+def gemm_rate(threads, size=1500, repeats=5):
+    "Billions of multiply-adds per second of a float64 size x size matrix product on `threads` torch threads."
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        A = torch.randn(size, size, dtype=torch.float64)
+        A @ A
+        seconds = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            A @ A
+            seconds.append(time.perf_counter() - t0)
+    finally: torch.set_num_threads(old)
+    return size ** 3 / np.median(seconds) / 1e9
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--m", type=int, default=50)
@@ -90,6 +113,7 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ref-columns", type=int, default=2000)
+    ap.add_argument("--scaling", action="store_true", help="also time fit and implicit CG on one thread")
     a = ap.parse_args(argv)
     if not 1 <= a.d <= a.m:
         ap.error(f"--d must be between 1 and --m ({a.m}): WeightedALS uses at most m factors (X^T Y has rank <= m)")
@@ -101,6 +125,9 @@ def main(argv=None):
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; numpy {np.__version__}, torch {torch.__version__}, "
           f"implicit {implicit.__version__}; threads={a.threads}")
+    rate1, rate = gemm_rate(1), gemm_rate(a.threads)
+    print(f"float64 matrix product (1500 x 1500): {rate1:.1f} GFMA/s on 1 thread, {rate:.1f} on {a.threads} "
+          f"(x{rate / rate1:.2f})")
     data = problem(a.m, a.n)
     R, C = data.R, data.C
     g = np.random.default_rng(0)
@@ -127,6 +154,12 @@ def main(argv=None):
         for dt in cast:
             t.setdefault(f"cfens {np.dtype(dt).name}: WeightedALS.fit per iteration (loss + convergence test)",
                          []).extend(fit_seconds_per_iteration(data, a.d, a.lam, dt, 3, a.threads))
+            if a.scaling:
+                t.setdefault(f"cfens {np.dtype(dt).name}: WeightedALS.fit per iteration, 1 thread",
+                             []).extend(fit_seconds_per_iteration(data, a.d, a.lam, dt, 3, 1))
+        if a.scaling:
+            t.setdefault("implicit CG: iteration (its own timer), 1 thread", []).append(
+                implicit_iteration(Csr, a.d, a.lam, True, 1, seed=r)[0])
         for cg in (True, False):
             own, wall = implicit_iteration(Csr, a.d, a.lam, cg, a.threads, seed=r)
             kind = "CG" if cg else "exact"
@@ -164,6 +197,14 @@ def main(argv=None):
         print(f"  ratio cfens {name} solver iteration / implicit CG:    {it / cg:.3f}")
         print(f"  ratio cfens {name} WeightedALS.fit / implicit CG:     {fit / cg:.3f}   (target <= 0.2)")
         print(f"  ratio cfens {name} solver iteration / implicit exact: {it / exact:.3f}")
+    if a.scaling:
+        cg1 = np.median(t["implicit CG: iteration (its own timer), 1 thread"])
+        print(f"\n  one thread: implicit CG {cg1:.3f} s, x{cg1 / cg:.2f} faster on {a.threads} threads")
+        for name in ("float32", "float64"):
+            fit1 = np.median(t[f"cfens {name}: WeightedALS.fit per iteration, 1 thread"])
+            fit = np.median(t[f"cfens {name}: WeightedALS.fit per iteration (loss + convergence test)"])
+            print(f"  ratio cfens {name} WeightedALS.fit / implicit CG, both on 1 thread: {fit1 / cg1:.3f}   "
+                  f"(fit x{fit1 / fit:.2f} faster on {a.threads} threads)")
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -112,7 +112,7 @@ def _check_inputs(F, R, C, lam, chunk, num_threads, CR, return_dot, mixed=False)
     check_param("solve_factors", "return_dot", return_dot, [_BOOL])
     check_param("solve_factors", "mixed", mixed, [_BOOL])
     if mixed and F.dtype != np.float64: raise ValueError("solve_factors: mixed=True needs a float64 F.")
-    check_param("solve_factors", "chunk", chunk, [Integer(1)])
+    check_param("solve_factors", "chunk", chunk, [None, Integer(1)])
     check_param("solve_factors", "num_threads", num_threads, [Integer(0)])
     if F.ndim != 2: raise ValueError(f"F must be a d x k factor matrix, got shape {F.shape}.")
     if R.shape != C.shape or R.ndim != 2 or R.shape[0] != F.shape[1]:
@@ -139,7 +139,7 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
                   R,              # targets, k x N (for the X update: R.T, a view)
                   C,              # confidences, k x N, >= 0
                   lam,            # lambda >= 0, added to every diagonal (0 only for systems known to be definite)
-                  chunk=2048,     # columns per chunk (points of the sum when N <= chunk): an integer >= 1
+                  chunk=None,     # columns (N <= chunk: points) per chunk, >= 1; None: 2048, 4096 columns from N=32768
                   num_threads=0,  # worker threads over chunks; 0: as many as torch uses
                   CR=None,        # C * R (k x N) when the caller already has it; else formed here
                   return_dot=False, # also return sum_i g_i^T b_i (b_i = F C_i r_i), a float64 (for the loss)
@@ -153,6 +153,8 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
     _check_inputs(F, R, C, lam, chunk, num_threads, CR, return_dot, mixed)
     d, k = F.shape
     N, dt = R.shape[1], F.dtype
+    points = 2048 if chunk is None else chunk                       # the sum's chunks: never changed by N
+    chunk = (4096 if N >= 32768 else 2048) if chunk is None else chunk  # large N: fewer, larger operations
     Ft, Ct = _tensor(F, dt), _tensor(C, dt)
     CRt = _tensor(np.multiply(C, R, dtype=dt) if CR is None else CR, dt)
     nthreads = num_threads or torch.get_num_threads()
@@ -187,12 +189,12 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
         else:                                                       # few systems: parallel over chunks of the sum
             local = threading.local()
             def work(s):
-                Fb = Ft[:, s:s + chunk]
+                Fb = Ft[:, s:s + points]
                 w = Fb.shape[1]
                 if w not in local.__dict__: local.__dict__[w] = torch.empty(d * (d + 1) // 2, w, dtype=Ft.dtype)
                 K = khatri_rao(Fb, triangle=True, out=local.__dict__[w])
-                return torch.cat([K @ Ct[s:s + chunk], Fb @ CRt[s:s + chunk]])
-            parts = _run(work, range(0, k, chunk), nthreads)
+                return torch.cat([K @ Ct[s:s + points], Fb @ CRt[s:s + points]])
+            parts = _run(work, range(0, k, points), nthreads)
             total = parts[0]
             for p in parts[1:]: total = total + p                   # in chunk order: same result for any thread count
             if reduce is not None: total = reduce(total)            # the sums over every process's points
