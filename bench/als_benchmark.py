@@ -28,6 +28,11 @@ medians over the rounds:
 The ratios reported are cfens seconds per iteration (the solver alone, and `WeightedALS.fit`) / implicit CG's own
 per-iteration time; the target for `fit` is <= 0.2.
 
+Every round also times the two matrix products an exact iteration cannot avoid — the X half's Gram sums (p x n @
+n x m, p = d(d+1)/2) and the Y half's Gram matrices (p x m @ m x n) — alone, and prints their sum against implicit's
+CG iteration: the floor under `fit`'s ratio (float64: the X half's product in float64, the Y half's in float32, as
+the mixed-precision path forms it).
+
 Threads: cfens's worker threads hold Python's GIL while they dispatch the solver's small operations, so a second
 thread helps it less than it helps implicit's compiled CG. The script prints, every run, the rate of a float64 matrix
 product (1500 x 1500) on one thread and on --threads (about x2 when the threads add arithmetic throughput; no gain when
@@ -43,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
-from cfens.als import WeightedALS, solve_factors, solve_factors_reference
+from cfens.als import WeightedALS, solve_factors, solve_factors_reference, torch_threads
 from cfens.data import make_ensemble
 from cfens.objective import recon_loss
 
@@ -104,6 +109,21 @@ def gemm_rate(threads, size=1500, repeats=5):
     return size ** 3 / np.median(seconds) / 1e9
 
 
+def gram_seconds(m, n, d, threads, dtype):
+    "Seconds of the two products no exact weighted ALS iteration avoids: the X half's Gram sums, the Y half's Grams."
+    p = d * (d + 1) // 2                                         # distinct entries of a symmetric d x d system
+    g = torch.Generator().manual_seed(0)
+    K_points, C_points = torch.rand(p, n, generator=g, dtype=dtype), torch.rand(n, m, generator=g, dtype=dtype)
+    K_models, C_models = torch.rand(p, m, generator=g, dtype=dtype), torch.rand(m, n, generator=g, dtype=dtype)
+    with torch_threads(threads):
+        t0 = time.perf_counter()
+        K_points @ C_points                                      # X half: m systems, each a sum over n points
+        t1 = time.perf_counter()
+        K_models @ C_models                                      # Y half: n systems, each a sum over m classifiers
+        t2 = time.perf_counter()
+    return t1 - t0, t2 - t1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--m", type=int, default=50)
@@ -157,6 +177,10 @@ def main(argv=None):
             if a.scaling:
                 t.setdefault(f"cfens {np.dtype(dt).name}: WeightedALS.fit per iteration, 1 thread",
                              []).extend(fit_seconds_per_iteration(data, a.d, a.lam, dt, 3, 1))
+        for dt in (torch.float32, torch.float64):
+            gx, gy = gram_seconds(a.m, a.n, a.d, a.threads, dt)
+            t.setdefault(f"matrix products alone, {str(dt)[6:]}: X-half Gram sums (p x n @ n x m)", []).append(gx)
+            t.setdefault(f"matrix products alone, {str(dt)[6:]}: Y-half Grams (p x m @ m x n)", []).append(gy)
         if a.scaling:
             t.setdefault("implicit CG: iteration (its own timer), 1 thread", []).append(
                 implicit_iteration(Csr, a.d, a.lam, True, 1, seed=r)[0])
@@ -197,6 +221,13 @@ def main(argv=None):
         print(f"  ratio cfens {name} solver iteration / implicit CG:    {it / cg:.3f}")
         print(f"  ratio cfens {name} WeightedALS.fit / implicit CG:     {fit / cg:.3f}   (target <= 0.2)")
         print(f"  ratio cfens {name} solver iteration / implicit exact: {it / exact:.3f}")
+    med = lambda key: np.median(t[f"matrix products alone, {key}"])
+    floor32 = med("float32: X-half Gram sums (p x n @ n x m)") + med("float32: Y-half Grams (p x m @ m x n)")
+    floor64 = med("float64: X-half Gram sums (p x n @ n x m)") + med("float32: Y-half Grams (p x m @ m x n)")
+    print("\n  the two Gram products alone, at --threads (float64: the X half's in float64, the Y half's in float32,"
+          " as the\n  mixed-precision path forms them): what an exact iteration cannot avoid")
+    print(f"  ratio float32 products / implicit CG: {floor32 / cg:.3f};  float64 products / implicit CG: "
+          f"{floor64 / cg:.3f}")
     if a.scaling:
         cg1 = np.median(t["implicit CG: iteration (its own timer), 1 thread"])
         print(f"\n  one thread: implicit CG {cg1:.3f} s, x{cg1 / cg:.2f} faster on {a.threads} threads")
