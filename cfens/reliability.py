@@ -87,14 +87,15 @@ def learned_reliability(R,                # m x n predictions
                         labels,           # n labels, NaN for an unlabeled column
                         folds=5,          # K: the cross-fitting folds (fewer if a class is rarer)
                         ridge=1.0,        # rho: the reliability models' ridge
-                        random_state=None,# None or an int: the folds
+                        random_state=None,# None, an int or a numpy Generator: the folds
                        ):
     "`(C, B)`: the reliability of every entry (labeled columns cross-fitted) and the models fitted on every label."
     F, labeled = entry_features(R), np.isfinite(labels)
     t = labels[labeled]
     Q = truth_probability(np.asarray(R, dtype=float)[:, labeled], t)
     B = fit_reliability(F[:, labeled], Q, ridge)
-    C = predict_reliability(F, B)
+    C = np.empty(np.shape(R))
+    C[:, ~labeled] = predict_reliability(F[:, ~labeled], B)
     C[:, labeled] = cross_fitted_reliability(F[:, labeled], Q, stratified_folds(t, folds, random_state), ridge)
     return C, B
 
@@ -124,9 +125,7 @@ class Reliability(TwoStage):
 
     def _confidence(self, data):
         "The learned reliability of every entry; the models fitted on every label are kept in `coef_`."
-        rs = self.random_state
-        rs = int(rs.integers(2**31)) if isinstance(rs, np.random.Generator) else rs
-        C, self.coef_ = learned_reliability(data.R, data.labels, self.folds, self.ridge, rs)
+        C, self.coef_ = learned_reliability(data.R, data.labels, self.folds, self.ridge, self.random_state)
         return C
 
     def _new_confidence(self, R, C):

@@ -75,6 +75,7 @@ def _grid(value):
 
 def stratified_folds(t, folds, random_state):
     "Fold index (0..k-1) of each labeled column: stratified, k = min(folds, the smaller class's count)."
+    if isinstance(random_state, np.random.Generator): random_state = int(random_state.integers(2**31))
     t = np.asarray(t)
     k = int(min(folds, np.bincount(t.astype(int), minlength=2).min()))
     if k < 2:
@@ -103,9 +104,7 @@ class Spectral(Trainer):
     def _fit(self, data, show_progress, callback):
         self.delta_, self.w0_ = spectral_prior(data.R)                   # every column, no label
         F, t = data.R[:, data.labeled].T, data.y_labeled
-        rs = self.random_state
-        fold = stratified_folds(t, self.folds, rs if not isinstance(rs, np.random.Generator) else
-                                int(rs.integers(2**31)))
+        fold = stratified_folds(t, self.folds, self.random_state)
         self.cv_scores_ = []
         for j, lam in enumerate(self.lambdas):
             oof = np.empty(len(t))
