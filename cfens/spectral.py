@@ -91,27 +91,36 @@ class Spectral(Trainer):
     "Stacking with a ridge pull towards the spectral (SUMMA-style) unsupervised weights; lambda by inner CV."
     name = "spectral"
     _parameter_constraints = dict(C=[Real(0, None, closed="neither")], lambdas=[Check(_grid, "a non-empty tuple "
-                                  "of finite numbers >= 0")], folds=[Integer(2)], random_state=RANDOM_STATE)
+                                  "of finite numbers >= 0")], folds=[Integer(2)], repeats=[Integer(1)],
+                                  random_state=RANDOM_STATE)
 
     def __init__(self,
                  C=1.0,             # stacking's C: inverse strength of the plain ridge on w
                  lambdas=LAMBDAS,   # the grid of lambda (pull towards alpha * w0) searched by inner CV; 0 = stacking
                  folds=5,           # inner cross-validation folds on the labeled columns (fewer if a class is rarer)
+                 repeats=1,         # inner CV repeated on this many fold draws, its PR-AUC averaged over them
                  random_state=None, # None, an int or a numpy Generator: the inner folds
                 ):
-        self.C, self.lambdas, self.folds, self.random_state = C, lambdas, folds, random_state
+        self.C, self.lambdas, self.folds, self.repeats = C, lambdas, folds, repeats
+        self.random_state = random_state
+
+    def _cv_score(self, F, t, lam, fold):
+        "PR-AUC of the pooled out-of-fold logits of the fit with pull `lam`, for one fold assignment."
+        oof = np.empty(len(t))
+        for k in range(fold.max() + 1):
+            w, _, b = prior_logistic(F[fold != k], t[fold != k], self.w0_, lam, self.C)
+            oof[fold == k] = F[fold == k] @ w + b
+        return float(average_precision_score(t, oof))
 
     def _fit(self, data, show_progress, callback):
         self.delta_, self.w0_ = spectral_prior(data.R)                   # every column, no label
         F, t = data.R[:, data.labeled].T, data.y_labeled
-        fold = stratified_folds(t, self.folds, self.random_state)
+        draws = self.random_state                                        # one draw: the folds of random_state itself
+        if self.repeats > 1 and not isinstance(draws, np.random.Generator): draws = np.random.default_rng(draws)
+        folds = [stratified_folds(t, self.folds, draws) for _ in range(self.repeats)]
         self.cv_scores_ = []
         for j, lam in enumerate(self.lambdas):
-            oof = np.empty(len(t))
-            for k in range(fold.max() + 1):
-                w, _, b = prior_logistic(F[fold != k], t[fold != k], self.w0_, lam, self.C)
-                oof[fold == k] = F[fold == k] @ w + b
-            self.cv_scores_.append(float(average_precision_score(t, oof)))
+            self.cv_scores_.append(float(np.mean([self._cv_score(F, t, lam, fold) for fold in folds])))
             self._record(j, callback, cv_pr_auc=self.cv_scores_[-1], info=dict(lam=float(lam)))
         best = max(self.cv_scores_)
         self.lambda_ = float(min(l for l, s in zip(self.lambdas, self.cv_scores_) if s >= best - 1e-12))
