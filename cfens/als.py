@@ -186,6 +186,7 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
     d, k = F.shape
     N, dt = R.shape[1], F.dtype
     chunk = 2048 if chunk is None else chunk                        # never changed by N: nor is the sums' order
+    p = d * (d + 1) // 2                                            # distinct entries of a d x d Gram matrix
     Ft, Ct = _tensor(F, dt), _tensor(C, dt)
     CRt = _tensor(np.multiply(C, R, dtype=dt) if CR is None else CR, dt)
     nthreads = num_threads or torch.get_num_threads()
@@ -200,8 +201,8 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
                 cache = local.__dict__
                 if e - s not in cache:                              # this thread's workspace for this width
                     bufs = [torch.empty(rows, e - s, dtype=t) for rows, t in
-                            ((len(K), lo), (d, Ft.dtype), (k, lo), (d, lo), (k, Ft.dtype), (d, Ft.dtype), (d, lo))]
-                    cache[e - s] = ldl_workspace(d, e - s, np.float32 if mixed else dt), bufs
+                            ((p, lo), (d, Ft.dtype), (k, lo), (d, lo), (k, Ft.dtype), (d, Ft.dtype), (d, lo))]
+                    cache[e - s] = ldl_workspace(d, e - s, bufs[0].numpy().dtype), bufs   # P's dtype: lo
                 ws, (P, b, C_lo, x, *refine_bufs) = cache[e - s]
                 Cc = Ct[:, s:e] if lo == Ft.dtype else C_lo.copy_(Ct[:, s:e])
                 torch.matmul(K, Cc, out=P)                          # the chunk's p distinct Gram entries: one product
@@ -219,14 +220,13 @@ def solve_factors(F,              # the fixed factor, d x k (float32 or float64;
             def work(s):
                 Fb = Ft[:, s:s + chunk]
                 w = Fb.shape[1]
-                if w not in local.__dict__: local.__dict__[w] = torch.empty(d * (d + 1) // 2, w, dtype=Ft.dtype)
+                if w not in local.__dict__: local.__dict__[w] = torch.empty(p, w, dtype=Ft.dtype)
                 K = khatri_rao(Fb, triangle=True, out=local.__dict__[w])
                 return torch.cat([K @ Ct[s:s + chunk], Fb @ CRt[s:s + chunk]])
             parts = _run(work, range(0, k, chunk), nthreads)
             total = parts[0]
-            for p in parts[1:]: total = total + p                   # in chunk order: same result for any thread count
+            for part in parts[1:]: total = total + part             # in chunk order: same result for any thread count
             if reduce is not None: total = reduce(total)            # the sums over every process's points
-            p = d * (d + 1) // 2
             ws = ldl_workspace(d, N, F.dtype)
             ldl_factor(total[:p].numpy(), lam, *ws)
             G[:] = total[p:]
