@@ -1,7 +1,7 @@
 """ALS speed benchmark: one full iteration (X update + Y update) of cfens's weighted ALS against `implicit`'s ALS.
 
 Problem (the issue's): m = 50 classifiers, n = 100,000 points, d = 20 factors, dense confidence (every one of the
-m*n cells has a weight). R comes from `cfens.data.make_ensemble`, C = |R - 1/2| + 0.1 (the `certainty`
+m*n cells has a weight). R comes from `cfens.synthetic.make_ensemble`, C = |R - 1/2| + 0.1 (the `certainty`
 confidence, kept away from 0 so that implicit's sparse input stores every cell).
 
 Timed side by side in one run, in interleaved rounds (so that load from other processes hits every method alike),
@@ -50,7 +50,7 @@ import scipy.sparse as sp
 import torch
 from threadpoolctl import threadpool_limits
 from cfens.als import WeightedALS, solve_factors, solve_factors_reference, torch_threads
-from cfens.data import make_ensemble
+from cfens.synthetic import make_ensemble
 from cfens.objective import recon_loss
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU check for cfens.joint, in one go, on a machine with an NVIDIA GPU (run from anywhere; it cd's to the repo root):
-#   1. runs nbs/09_joint.ipynb the way the notebook tests do, plus its `#| cuda` cells (`#| slow` cells skipped),
+#   1. runs nbs/17_joint.ipynb the way the notebook tests do, plus its `#| cuda` cells (`#| slow` cells skipped),
 #      printing what every cuda cell prints and stopping at the first failure;
 #   2. runs the GPU benchmark (bench/joint_benchmark.py --gpu): ms per epoch at m=100, n=1e6, d=32 for the plain
 #      PyTorch epoch and the cfens epoch (float32 and bf16 storage), peak GPU memory, and bf16-vs-float32 results.
@@ -19,11 +19,11 @@ print(f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}",
 if not torch.cuda.is_available(): raise SystemExit("no CUDA device visible to torch: nothing to check here.")
 EOF
 
-echo "== 1. nbs/09_joint.ipynb: default cells + cuda cells"
+echo "== 1. nbs/17_joint.ipynb: default cells + cuda cells"
 $PY - <<'EOF'
 import io, json, os, sys, time, traceback, contextlib
 import numpy as np
-nb = json.load(open("nbs/09_joint.ipynb"))
+nb = json.load(open("nbs/17_joint.ipynb"))
 os.chdir("nbs")
 g = {"__name__": "__main__", "show_doc": lambda *args, **kwargs: None}
 t_all = time.time()

@@ -18,7 +18,8 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from cfens.data import EnsembleData, make_ensemble
+from cfens.data import EnsembleData
+from cfens.synthetic import make_ensemble
 from cfens.joint import JointCF
 from cfens.baselines import evaluate
 

@@ -12,7 +12,7 @@ Prints joint descent's best L_CF and the time it took to reach it, the time MM-A
 import argparse, time
 import numpy as np
 import torch
-from cfens.data import make_ensemble
+from cfens.synthetic import make_ensemble
 from cfens.joint import JointCF
 from cfens.mm_als import MMALS
 

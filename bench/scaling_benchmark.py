@@ -3,10 +3,10 @@ each holding a contiguous share of the columns.
 
 For each process count it reports, per rank: peak resident memory (the process's high-water mark,
 VmHWM, which includes the ~0.3 GB every Python process with torch pays), the memory of the process before it read any data, seconds
-per epoch (per ALS sweep for the ALS family), and the numbers all-reduced per epoch (counted by `cfens.data.TorchComm`;
+per epoch (per ALS sweep for the ALS family), and the numbers all-reduced per epoch (counted by `cfens.comm.TorchComm`;
 x 8 bytes when they are float64, x 4 for float32 gradients). It runs at two sizes so that the communication per epoch
 can be compared across n. The prediction set is written once, as a directory of float32 .npy files that every process
-memory-maps (`cfens.data.read_shard` reads only its own columns).
+memory-maps (`cfens.prediction_sets.read_shard` reads only its own columns).
 
     python bench/scaling_benchmark.py                                  # m=50, n=4e6 and 1e6, joint, 1 and 2 processes
     python bench/scaling_benchmark.py --method two_stage --json nbs/fixtures/scaling_two_stage.json
@@ -27,7 +27,7 @@ def peak_gib():
 
 def write_set(directory, m, n, labeled_fraction=0.5, seed=0):
     "A synthetic prediction set as float32 .npy files (written a slice at a time: no m x n float64 temporary)."
-    from cfens.data import make_ensemble
+    from cfens.synthetic import make_ensemble
     directory.mkdir(parents=True, exist_ok=True)
     n_train = int(n * labeled_fraction)
     R_train = np.lib.format.open_memmap(directory / "R_train.npy", "w+", np.float32, (m, n_train))
@@ -47,7 +47,8 @@ def write_set(directory, m, n, labeled_fraction=0.5, seed=0):
 def worker(args):
     "One process of a run: read its share, fit, report its figures as one JSON line per rank."
     import torch, torch.distributed as dist
-    from cfens.data import LOCAL, TorchComm, read_shard
+    from cfens.comm import LOCAL, TorchComm
+    from cfens.prediction_sets import read_shard
     from cfens.methods import make_method
     before = peak_gib()
     sharded = "RANK" in os.environ

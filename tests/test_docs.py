@@ -59,7 +59,7 @@ def test_every_notebook_has_a_page_and_the_links_resolve(docs):
     assert sorted(pages) == sorted(nb.name for nb in NBS), "every notebook of nbs/ is processed into _proc/"
     for nb, page in pages.items():
         assert (docs / page).is_file(), f"{nb} has no page {page}"
-    assert pages["00_data.ipynb"] == "data.html", "pages carry the names Quarto gives them (nbdev's output-file)"
+    assert pages["02_data.ipynb"] == "data.html", "pages carry the names Quarto gives them (nbdev's output-file)"
     problems = build_docs_module().check_links(docs, build_docs_module().site_url())
     assert not problems, "\n".join(problems)
     # nbdev's doc links (cfens/_modidx.py) land on a page of the site, and a top-level name on its own section
