@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LANES', 'solve_factors_reference', 'khatri_rao', 'ldl_workspace', 'ldl_factor', 'ldl_substitute', 'torch_threads',
-           'solve_factors', 'WeightedALS', 'balance_factors', 'normal_columns']
+           'solve_factors', 'WeightedALS', 'balance_factors', 'random_start']
 
 # %% ../nbs/07_als.ipynb #85562762
 import threading
@@ -16,6 +16,7 @@ from numba import njit
 from fastcore.basics import patch
 from sklearn.exceptions import NotFittedError
 from tqdm import tqdm
+from .comm import agreed_seed, column_normal
 from .data import EnsembleData
 from .objective import recon_loss
 from .params import Integer, Real, Check, RANDOM_STATE, check_param, validate_params, latent_dimension
@@ -287,16 +288,18 @@ def balance_factors(X, Y, reduce=None):
     if a is None: return X, Y
     return (a[0] @ X).astype(X.dtype), (torch.from_numpy(a[1].astype(X.dtype)) @ Yt).numpy()
 
-# %% ../nbs/07_als.ipynb #1680df71
-def normal_columns(rng, d, n, start, stop, step=1 << 20):
-    "Columns start:stop of `rng.normal(size=(d, n))`, drawn `step` numbers at a time (never all d x n at once)."
-    out = np.empty((d, stop - start))
-    for row in range(d):
-        for s in range(0, n, step):
-            draw = rng.normal(size=min(step, n - s))
-            a, b = max(start, s), min(stop, s + len(draw))
-            if a < b: out[row, a - start:b - start] = draw[a - s:b - s]
-    return out
+# %% ../nbs/07_als.ipynb #6ed044d5
+def random_start(data,         # the EnsembleData (this process's columns)
+                 d,            # the latent dimension
+                 random_state, # None, an int or a numpy Generator
+                 scale,        # the factors' standard deviation
+                 dtype=np.float64):
+    "`(X, Y, rng)`: small random factors, X from the agreed seed, Y column by column; rng continues the seed's stream."
+    seed = agreed_seed(random_state, data.comm)
+    rng = np.random.default_rng(seed)
+    X = (scale * rng.normal(size=(d, data.m))).astype(dtype)
+    Y = (scale * column_normal(data.offset + np.arange(data.n), seed, d)).astype(dtype)   # its own columns only
+    return X, Y, rng
 
 # %% ../nbs/07_als.ipynb #2e07589c
 _CALLBACK = Check(callable, "a function f(model, iteration)")
@@ -329,15 +332,12 @@ def fit(self:WeightedALS,
     check_param("WeightedALS", "callback", callback, [None, _CALLBACK])
     self.factors_ = d = latent_dimension("WeightedALS", self.factors, data.m, self.default_factors)
     dtype, lam = np.dtype(self.dtype), self.regularization
-    rng = np.random.default_rng(self.random_state)
     with np.errstate(over="ignore", invalid="ignore"):                 # overflow is reported below, by name
         R, C = np.asarray(data.R, dtype, order="C"), np.asarray(data.C, dtype, order="C")   # row-major: faster
         CR = C * R                                                      # once per fit; the X update reads CR.T
         crr = float(np.sum(CR * R, dtype=np.float64))                  # sum C R R: once per fit, for the loss
     crr = data.comm.sum(crr)                                            # over every process's columns
-    self.X_ = (self.init_scale * rng.normal(size=(d, data.m))).astype(dtype)
-    mine = (data.offset, data.offset + data.n)                          # this process's columns of the whole set
-    self.Y_ = (self.init_scale * normal_columns(rng, d, data.n_total, *mine)).astype(dtype)
+    self.X_, self.Y_, _ = random_start(data, d, self.random_state, self.init_scale, dtype)
     reduce = None if data.comm.size == 1 else data.comm.sum
     self.history_, self.converged_ = [], False
     mixed = bool(self.mixed_precision) and dtype == np.float64

@@ -11,7 +11,7 @@ from fastcore.basics import patch
 from scipy.special import logit
 from tqdm import tqdm
 from .objective import recon_loss, sup_loss, sup_grads
-from .als import solve_factors
+from .als import solve_factors, random_start
 from .params import Integer, Real, Options, RANDOM_STATE
 from .base import FactorTrainer
 
@@ -62,11 +62,9 @@ def _aggregator_start(self:AlternatingALS, data, rng):
 def _fit(self:AlternatingALS, data, show_progress, callback):
     self._divergence_hint = f"lower lr (now {self.lr}) or raise regularization (now {self.regularization})"
     self.factors_ = d = self._latent_dimension(data.m)
-    rng = np.random.default_rng(self.random_state)
     R, C = np.asarray(data.R, order="C"), np.asarray(data.C, order="C")   # row-major, as WeightedALS takes them
     lam, CR = self.regularization, C * R                                    # C * R once per fit, as WeightedALS does
-    self.X_ = self.init_scale * rng.normal(size=(d, data.m))
-    self.Y_ = self.init_scale * rng.normal(size=(d, data.n))
+    self.X_, self.Y_, rng = random_start(data, d, self.random_state, self.init_scale)   # WeightedALS's start
     self.w_, self.b_ = self._aggregator_start(data, rng)
     self.trace_ = [dict(iteration=0, step="init", **self._terms(data))]
     with np.errstate(over="ignore", invalid="ignore"):                      # reported by the divergence check

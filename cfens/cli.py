@@ -7,7 +7,7 @@ __all__ = ['COMMANDS', 'build_parser', 'check_seeds', 'check_json_out', 'check_p
            'check_npy_out', 'check_fit_args', 'fit', 'check_bench_args', 'bench', 'main']
 
 # %% ../nbs/27_cli.ipynb #45b62b14
-import argparse, ast, json, os, sys, traceback
+import argparse, ast, json, os, secrets, sys, traceback
 from pathlib import Path
 import numpy as np
 from .comm import LOCAL, TorchComm
@@ -16,7 +16,7 @@ from .params import validate_params
 from .base import DivergenceError
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .torch_objective import resolve_device
-from .distributed import fit_predict, leave
+from .distributed import fit_and_save, leave
 from .suite import (QUICK, FULL, SUITE_SEEDS, builtin_suite, npz_suite, default_suite_dir,
                          suite_from_cache, suite_groups)
 from .benchmark import (MAX_SEEDS, parse_methods, run_benchmark, summarize_results, format_table, plot_results,
@@ -43,8 +43,8 @@ def _add_bench(sub):
         description="Run every registered method on the built-in suite (synthetic presets and real prediction sets "
                     "from scikit-learn data and models), on the real suite (--suite) or on your own prediction sets, "
                     "over several seeds; print test PR-AUC (mean ± sd), ROC-AUC and seconds, then each method "
-                    "paired with stacking (differences, wins/ties/losses, Wilcoxon p-value). Every option is checked "
-                    "before any work.")
+                    "paired with stacking (differences, wins/ties/losses, Wilcoxon p-value, verdict), every line "
+                    "within 100 columns. Every option is checked before any work.")
     bench.add_argument("--quick", action="store_true", help=f"a small suite ({', '.join(QUICK['datasets'])}; "
                                                             f"{QUICK['seeds']} seeds) that runs in under a minute")
     bench.add_argument("--npz", nargs="+", metavar="FILE", help="your prediction sets (.npz with R_train, y_train, "
@@ -88,13 +88,33 @@ def _nearest_existing(path):
     return next(p for p in (path, *path.parents) if p.exists())
 
 def _check_writable_place(option, path, create_parents):
-    "Refuse an output `path` under a file, in a missing directory (unless `create_parents`) or a non-writable one."
+    "Refuse an output `path` under a file, in a missing directory (unless `create_parents`), or where no file can go."
     where = _nearest_existing(path if create_parents else path.parent)
     if not where.is_dir(): raise ValueError(f"{option} {path}: is under a file, {where}; give a path in a directory.")
     parent = path.resolve().parent
     if not create_parents and where != parent:
         raise ValueError(f"{option} {path}: directory {parent} does not exist; create it first.")
-    if not os.access(where, os.W_OK | os.X_OK): raise ValueError(f"{option} {path}: directory {where} is not writable.")
+    _check_can_create(option, path, path.resolve() if create_parents else parent)
+
+# %% ../nbs/27_cli.ipynb #d18cc339
+def _check_can_create(option, path, directory):
+    "Create and remove a probe file in `directory` (made and removed if missing), or a ValueError naming `option`."
+    directory = Path(directory).resolve()
+    missing = [d for d in (directory, *directory.parents) if not d.exists()][::-1]   # the outermost first
+    made, where = [], directory
+    try:
+        for d in missing:
+            where = d.parent
+            d.mkdir(); made.append(d)
+        where = directory
+        probe = directory / f".cfens-probe-{os.getpid()}-{secrets.token_hex(8)}"
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))    # O_EXCL: never an existing file
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"{option} {path}: cannot create a file in {where} ({e.strerror or e}); "
+                         "choose a directory you can write to.") from None
+    finally:
+        for d in reversed(made): d.rmdir()
 
 # %% ../nbs/27_cli.ipynb #e424b10c
 def check_json_out(path, inputs=()):
@@ -207,23 +227,12 @@ def check_fit_args(args):
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method}: unknown; choose one of {', '.join(METHODS)}.")
     params = fit_params(args)
-    try: check_layout(open_arrays(source))                           # which arrays, their shapes: read no data
-    except ValueError as e: raise ValueError(f"{source}: {e}") from None
     inputs = _input_files(source)
     check_npy_out("--out", args.out, inputs)
     if args.train_out: check_npy_out("--train-out", args.train_out, inputs, other=args.out)
+    try: check_layout(open_arrays(source))                           # which arrays, their shapes: read no data
+    except ValueError as e: raise ValueError(f"{source}: {e}") from None
     return source, params
-
-# %% ../nbs/27_cli.ipynb #527f28fe
-def _save_npy(path, array):
-    "Write `array` to `path` (.npy) through a temporary file in the same directory, renamed at the end."
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f: np.save(f, array)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
 
 # %% ../nbs/27_cli.ipynb #371e9559
 def _join(method, params):
@@ -236,19 +245,17 @@ def _join(method, params):
     return TorchComm()
 
 def _fit_and_write(args, source, params, comm):
-    "Fit this process's share; process 0 writes the probabilities. The exit status (1: bad data, said in one line)."
-    try: result = fit_predict(source, args.method, params, comm, show_progress=not args.no_progress)
+    "Fit this process's share and write its columns' probabilities. The exit status (1: bad data, in one line)."
+    try: result = fit_and_save(source, args.out, args.method, params, comm, args.train_out,
+                               show_progress=not args.no_progress)
     except (ValueError, DivergenceError) as e:
         if comm.rank == 0: print(f"cfens: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
     if comm.rank == 0:
         n_train, n_test = result.sizes["train"], result.sizes["test"]
-        _save_npy(args.out, result.proba[-n_test:])
         print(f"wrote {args.out}: {n_test} test probabilities ({args.method}"
               + (f", {comm.size} processes" if comm.size > 1 else "") + ")")
-        if args.train_out:
-            _save_npy(args.train_out, result.proba[:n_train])
-            print(f"wrote {args.train_out}: {n_train} training probabilities")
+        if args.train_out: print(f"wrote {args.train_out}: {n_train} training probabilities")
     return 0
 
 def fit(args, source, params):

@@ -4,7 +4,7 @@ Each test runs `cfens ...` (the console script next to this Python; `python -m c
 installed) and checks its exit status and output. Bad input must give a non-zero status and exactly one line on
 stderr, never a traceback.
 """
-import json, os, shutil, subprocess, sys
+import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -66,10 +66,11 @@ def test_npz_json_and_plots(tmp_path, good):
     assert list(scores) == ["good", "other"]
     assert list(scores["good"]) == ["average", "stacking"]
     for per in scores.values():
-        for s in per.values():
+        for method, s in per.items():
             assert set(s) == {"pr_auc", "pr_auc_sd", "roc_auc", "seconds"}
             assert 0 <= s["pr_auc"] <= 1 and 0 <= s["roc_auc"] <= 1 and s["seconds"] >= 0
-            assert f"{s['pr_auc']:.3f} ± {s['pr_auc_sd']:.3f}" in proc.stdout
+            assert f"{s['pr_auc']:.3f} ± {s['pr_auc_sd']:.3f}" in row(proc.stdout, method)   # the PR-AUC table
+    assert row(proc.stdout, "method").split() == ["method", "good", "other"]             # columns are datasets
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["good.png", "other.png"]
     assert "test PR-AUC" in proc.stdout and "test ROC-AUC" in proc.stdout and "*" in proc.stdout
     paired = written["paired"]["pr_auc"]
@@ -79,6 +80,31 @@ def test_npz_json_and_plots(tmp_path, good):
     assert summary["mean"] == pytest.approx(np.mean(diffs), abs=1e-12)
     assert summary["wins"] + summary["ties"] + summary["losses"] == 2
     assert "minus stacking's, paired over datasets" in proc.stdout
+    assert row(proc.stdout, "average", 4).split()[-1] == summary["verdict"] == "level"   # two datasets: level
+    assert_fits_100_columns(proc.stdout)
+
+
+def row(text, label, k=0):
+    "The `k`-th line of `text` that starts with the row label `label`."
+    return [line for line in text.splitlines() if line.startswith(label + " ")][k]
+
+
+def assert_fits_100_columns(text):
+    "Every line of `text` at most 100 characters."
+    too_long = [line for line in text.splitlines() if len(line) > 100]
+    assert not too_long, too_long
+
+
+def test_quick_fits_100_columns():
+    """`cfens bench --quick`, every method: each line at most 100 characters, every method a row, every dataset a
+    column, and a verdict for each method paired with stacking."""
+    proc = cfens("bench", "--quick", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert_fits_100_columns(proc.stdout)
+    assert row(proc.stdout, "method").split() == ["method", "balanced", "imbalanced_10", "breast_cancer"]
+    for method in METHODS: assert row(proc.stdout, method).count("±") == 3, method
+    verdicts = [row(proc.stdout, method, 4).split()[-1] for method in METHODS if method != "stacking"]
+    assert verdicts == ["level"] * (len(METHODS) - 1)             # three datasets: no test reaches p < 0.05
 
 
 def test_scores_are_the_test_columns(tmp_path):
@@ -136,7 +162,7 @@ def test_bad_input_one_line(case, tmp_path, good):
         "not an npz":      (["--npz", bad], "not an .npz archive"),
         "arrays missing":  (["--npz", bad], "missing array(s) R_test, y_test"),
         "shapes disagree": (["--npz", bad], "bad.npz: R_train has 4 classifiers (rows) but R_test has 3"),
-        "labels disagree": (["--npz", bad], "y_test has 5 labels but R_test has 40 columns"),
+        "labels disagree": (["--npz", bad], "y_test has shape (5,) but R_test has 40 columns"),
         "outside [0, 1]":  (["--npz", bad], "probabilities in [0, 1]"),
         "labels not 0/1":  (["--npz", bad], "y_train must be 0/1"),
         "unknown method":  (["--npz", good, "--methods", "stacking,magic"], "unknown method magic"),
@@ -155,13 +181,13 @@ def test_bad_input_one_line(case, tmp_path, good):
     assert_one_line_error(proc, message)
 
 
-@pytest.mark.parametrize("case", ["zero test columns", "NaN in y_train", "single-class y_test", "empty arrays"])
+@pytest.mark.parametrize("case", ["zero test columns", "no y_train label", "single-class y_test", "empty arrays"])
 def test_unscorable_prediction_set(case, tmp_path):
     """Prediction sets the loader could read but nothing could score: refused by the loader, one line, exit 1."""
     bad = tmp_path / "bad.npz"
     override = {
         "zero test columns":   dict(R_test=np.empty((4, 0)), y_test=np.empty(0)),
-        "NaN in y_train":      dict(y_train=np.r_[np.nan, np.zeros(30), np.ones(29)]),
+        "no y_train label":    dict(y_train=np.full(60, np.nan)),        # NaN marks an unlabeled column: none labeled
         "single-class y_test": dict(y_test=np.ones(40)),
         "empty arrays":        dict(R_train=np.empty((0, 0)), y_train=np.empty(0), R_test=np.empty((0, 0)),
                                     y_test=np.empty(0)),
@@ -240,9 +266,26 @@ def test_json_in_a_read_only_directory(tmp_path, good):
         if os.access(locked, os.W_OK):
             pytest.skip("running as root: permissions do not stop writing (the missing-directory case still runs)")
         proc = cfens("bench", "--npz", good, *QUICK_METHODS, "--json", locked / "s.json")
-        assert_one_line_error(proc, "is not writable")
+        assert_one_line_error(proc, f"cannot create a file in {locked} (Permission denied)")
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("command, option, place", [("bench", "--json", "/proc/out.json"),
+                                                    ("bench", "--plots", "/proc/figs"),
+                                                    ("fit", "--out", "/proc/p.npy"),
+                                                    ("fit", "--train-out", "/proc/t.npy")])
+def test_output_where_no_file_can_be_created(command, option, place, tmp_path, good):
+    """/proc passes `os.access` but takes no new file: refused before any work (nothing on stdout, no table), one
+    line, exit status 1, nothing left behind."""
+    before = snapshot(tmp_path)
+    other = ["--out", tmp_path / "p.npy"] if option == "--train-out" else []
+    proc = cfens(command, "--npz", good, *other, option, place, "--no-progress")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"cfens: error: {option} {place}: cannot create a file in /proc (")
+    assert re.fullmatch(r"cfens: error: .*\(.+\); choose a directory you can write to\.\n", proc.stderr)
+    assert snapshot(tmp_path) == before and not (tmp_path / "p.npy").exists()
 
 
 def test_suite_from_a_cache(tmp_path):
@@ -262,6 +305,7 @@ def test_suite_from_a_cache(tmp_path):
     assert list(written["datasets"]) == ["toy", "toy_150"]
     assert list(written["paired"]["pr_auc"]["summary"]) == ["all sets", "all labels", "150 labels"]
     assert "150 labels (1)" in proc.stdout
+    assert_fits_100_columns(proc.stdout)
     before = snapshot(cache)
     proc = cfens("bench", "--suite", cache, *QUICK_METHODS, "--json", cache / "suite.json")
     assert_one_line_error(proc, "would destroy that prediction set")
@@ -303,6 +347,6 @@ def test_fit_two_processes_bad_input_one_line(tmp_path):
     proc = torchrun(2, "fit", "--dir", directory, "--method", "joint", "--out", tmp_path / "p.npy", "--no-progress")
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("cfens: error")]
-    assert errors == ["cfens: error: " + f"{directory}: process 1 of 2: R contains NaN or inf at 1 cell(s); every base "
-                      "model must give a probability for every point."], proc.stderr[-2000:]
+    assert errors == [f"cfens: error: {directory}: process 1 of 2: R_test contains NaN or inf at 1 cell(s); every "
+                      "base model must give a probability for every point."], proc.stderr[-2000:]
     assert not (tmp_path / "p.npy").exists()
