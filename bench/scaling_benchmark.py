@@ -3,7 +3,7 @@ each holding a contiguous share of the columns.
 
 For each process count it reports, per rank: peak resident memory (the process's high-water mark,
 VmHWM, which includes the ~0.3 GB every Python process with torch pays), the memory of the process before it read any data, seconds
-per epoch (per ALS sweep for the ALS family), and the numbers all-reduced per epoch (counted by `cfens.comm.TorchComm`;
+per epoch (per ALS sweep for the ALS family), the numbers all-reduced and the collective calls made per epoch (counted by `cfens.comm.TorchComm`;
 x 8 bytes when they are float64, x 4 for float32 gradients). It runs at two sizes so that the communication per epoch
 can be compared across n. The prediction set is written once, as a directory of float32 .npy files that every process
 memory-maps (`cfens.prediction_sets.read_shard` reads only its own columns).
@@ -63,14 +63,16 @@ def worker(args):
     model = make_method(args.method, **params)
     stamps = []
     t0 = time.perf_counter()
-    model.fit(data, show_progress=False, callback=lambda model, it: stamps.append((time.perf_counter(), comm.numbers_reduced)))
+    model.fit(data, show_progress=False,
+              callback=lambda model, it: stamps.append((time.perf_counter(), comm.numbers_reduced, comm.collectives)))
     fit_s = time.perf_counter() - t0
     middle = stamps[1:-1]            # epochs 2 .. k-1: no set-up, no final aggregator fit (the ALS family's last)
-    (t_a, c_a), (t_b, c_b) = middle[0], middle[-1]
+    (t_a, c_a, k_a), (t_b, c_b, k_b) = middle[0], middle[-1]
     per = len(middle) - 1
     out = dict(method=args.method, procs=comm.size, rank=comm.rank, n=data.n_total, m=data.m, n_local=data.n,
                before_gib=before, peak_gib=peak_gib(), read_s=read_s, fit_s=fit_s,
-               epoch_s=(t_b - t_a) / per, reduced_per_epoch=(c_b - c_a) / per, epochs=len(stamps))
+               epoch_s=(t_b - t_a) / per, reduced_per_epoch=(c_b - c_a) / per, collectives_per_epoch=(k_b - k_a) / per,
+               epochs=len(stamps))
     with open(args.out, "a") as f: f.write(json.dumps(out) + "\n")
     if sharded: dist.barrier(); dist.destroy_process_group()
 

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['MAX_SEEDS', 'SIGNIFICANCE', 'TIE', 'BIG_LOSS', 'METRICS', 'parse_methods', 'run_benchmark', 'summarize_results',
            'format_table', 'verdict', 'paired_differences', 'paired_summary', 'paired_report', 'format_paired',
-           'plot_results']
+           'save_record', 'load_record', 'check_record', 'plot_results']
 
 # %% ../nbs/25_benchmark.ipynb #9d4ff572
-import sys, time, textwrap
+import json, sys, time, textwrap
 from pathlib import Path
 import numpy as np
 from scipy.stats import wilcoxon
@@ -193,6 +193,49 @@ def format_paired(report, seeds=None, width=100):
             corner = f"{group} ({next(iter(summary.values()))['datasets']})" if len(groups) > 1 else "method"
             lines += ["", *_summary_lines(summary, corner, big, width)]
     return "\n".join(lines)
+
+# %% ../nbs/25_benchmark.ipynb #fb85484e
+_SKIP = ("history", "seconds", "time")      # not recorded (a method's trace), or not reproducible (a clock)
+
+def _plain(obj):
+    "`obj` with numpy numbers as Python numbers, tuples as lists, and the keys in `_SKIP` left out."
+    if isinstance(obj, dict): return {str(k): _plain(v) for k, v in obj.items() if k not in _SKIP}
+    if isinstance(obj, (list, tuple)): return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic): return obj.item()
+    return obj
+
+def save_record(path,    # a .json file (the notebooks keep theirs in nbs/fixtures/)
+                results, # what the run found: nested dicts and lists of numbers and strings
+                command, # how to make it again
+               ):
+    "Write `results` as a JSON record with the command, the date and the machine's CPU count; return its path."
+    import datetime, os
+    meta = dict(command=command, date=datetime.date.today().isoformat(), cpus=os.cpu_count())
+    Path(path).write_text(json.dumps(dict(meta=meta, results=_plain(results)), indent=1) + "\n")
+    return Path(path)
+
+def load_record(path):
+    "`(results, meta)` of a record written by `save_record`."
+    record = json.loads(Path(path).read_text())
+    return record["results"], record["meta"]
+
+def check_record(recorded, # a record's results (or a part of them)
+                 fresh,    # the same experiment run again on a part: every number in it must be in `recorded`
+                 eps=1e-9, # relative tolerance on each number
+                 where="record"):
+    "Raise an AssertionError naming the first place where `fresh` differs from `recorded` (seconds aside)."
+    fresh = _plain(fresh)
+    if isinstance(fresh, dict):
+        for k, v in fresh.items():
+            assert k in recorded, f"{where}: {k!r} is not in the record"
+            check_record(recorded[k], v, eps, f"{where}[{k!r}]")
+    elif isinstance(fresh, list):
+        assert len(fresh) <= len(recorded), f"{where}: {len(fresh)} entries against {len(recorded)} recorded"
+        for j, v in enumerate(fresh): check_record(recorded[j], v, eps, f"{where}[{j}]")
+    elif isinstance(fresh, (int, float)) and not isinstance(fresh, bool):
+        assert abs(fresh - recorded) <= eps * max(1.0, abs(recorded)), \
+            f"{where}: the code now gives {fresh!r}, the record says {recorded!r}: run the slow cell again"
+    else: assert fresh == recorded, f"{where}: {fresh!r} against {recorded!r} recorded"
 
 # %% ../nbs/25_benchmark.ipynb #5d284cfc
 def plot_results(results, directory):

@@ -36,17 +36,17 @@ def _as_probabilities(R, name="R"):
     return R
 
 # %% ../nbs/02_data.ipynb #8b8d0d3a
-def _check_labels(labels, n):
-    "`labels` (n) as floats, each 0, 1 or NaN; a ValueError that says what is wrong otherwise."
+def _check_labels(labels, n, name="labels"):
+    "`labels` (n) as floats, each 0, 1 or NaN; a ValueError naming `name` that says what is wrong otherwise."
     labels = np.asarray(labels, dtype=float).ravel()
     if labels.shape[0] != n:
-        raise ValueError(f"labels has length {labels.shape[0]} but R has {n} columns (points); "
+        raise ValueError(f"{name} has length {labels.shape[0]} but R has {n} columns (points); "
                          "give one label per column, NaN for unlabeled points.")
     if np.any(np.isinf(labels)):
-        raise ValueError("labels contain inf; use 0 or 1 for labeled points and NaN for unlabeled ones.")
+        raise ValueError(f"{name} hold inf; use 0 or 1 for labeled points and NaN for unlabeled ones.")
     bad = np.setdiff1d(np.unique(labels[~np.isnan(labels)]), [0.0, 1.0])
     if bad.size:
-        raise ValueError(f"labels must be 0, 1 or NaN (unlabeled); found {bad[:5].tolist()}. "
+        raise ValueError(f"{name} must be 0, 1 or NaN (unlabeled); found {bad[:5].tolist()}. "
                          "For a multi-class problem build one one-vs-rest task per class.")
     return labels
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 import numpy as np
 from .comm import LOCAL, shard_bounds
-from .data import EnsembleData, _as_probabilities
+from .data import EnsembleData, _as_probabilities, _check_labels
 
 # %% ../nbs/04_prediction_sets.ipynb #9df62d77
 PARTS = ("train", "unlabeled", "test")      # a prediction set's column groups, in column order
@@ -107,15 +107,10 @@ def _read_columns(a, start, stop, out, name):
 
 def _check_set_labels(y, name):
     "A part's labels: 0 or 1, and NaN (no label) in y_train only; a ValueError naming the array otherwise."
-    if np.isinf(y).any(): raise ValueError(f"{name} contains inf; labels are 0, 1 or NaN (no label).")
     if name == "y_test" and np.isnan(y).any():
         raise ValueError(f"y_test has NaN at {int(np.isnan(y).sum())} point(s); a test point needs its label to be "
                          "scored — drop it from R_test and y_test, or move it to R_unlabeled.")
-    bad = np.setdiff1d(np.unique(y[~np.isnan(y)]), [0.0, 1.0])
-    if bad.size:
-        raise ValueError(f"{name} must be 0/1 (NaN: a training point without a label); found {bad[:5].tolist()}. "
-                         "For a multi-class problem build one one-vs-rest prediction set per class.")
-    return y
+    return _check_labels(y, len(y), name)
 
 def _share(arrays, comm):
     "`(EnsembleData, sizes)`: this process's columns of a set given as arrays, after every check."

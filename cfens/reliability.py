@@ -49,7 +49,7 @@ def _reliability_loss(F, Q, B, P):
 
 def fit_reliability(F,           # m x k x f meta-features of the labeled entries
                     Q,           # m x k targets q in [0, 1]
-                    ridge=1.0,   # rho: the ridge on every coefficient but the constant's
+                    ridge=1.0,   # zeta: the ridge on every coefficient but the constant's
                     tol=1e-10, max_iter=100):
     "B (m x f): the m reliability models, fitted together by batched damped Newton."
     m, k, f = F.shape
@@ -86,7 +86,7 @@ def cross_fitted_reliability(F, Q, fold, ridge=1.0):
 def learned_reliability(R,                # m x n predictions
                         labels,           # n labels, NaN for an unlabeled column
                         folds=5,          # K: the cross-fitting folds (fewer if a class is rarer)
-                        ridge=1.0,        # rho: the reliability models' ridge
+                        ridge=1.0,        # zeta: the reliability models' ridge
                         random_state=None,# None, an int or a numpy Generator: the folds
                        ):
     "`(C, B)`: the reliability of every entry (labeled columns cross-fitted) and the models fitted on every label."
@@ -114,7 +114,7 @@ class Reliability(TwoStage):
                  aggregator_l2=1.0,   # nu >= 0, the aggregator's ridge on w, as in Stacking (1/C); 0: none
                  random_state=None,   # None, an int or a numpy Generator: the folds and the random start of stage 1
                  folds=5,             # cross-fitting folds on the labeled columns (fewer if a class is rarer)
-                 ridge=1.0,           # rho >= 0: the ridge of the reliability models (not on their constant)
+                 ridge=1.0,           # zeta >= 0: the ridge of the reliability models (not on their constant)
                 ):
         super().__init__(factors, regularization, iterations, tol, aggregator_l2, random_state)
         self.folds, self.ridge = folds, ridge

@@ -94,7 +94,7 @@ def suite_base_estimators(random_state=0):
     scaled = lambda est: make_pipeline(StandardScaler(), est)
     rs = random_state
     return [("logreg", scaled(LogisticRegression(C=1.0, max_iter=2000))),
-            ("logreg_l1", scaled(LogisticRegression(C=0.05, l1_ratio=1, solver="liblinear"))),
+            ("logreg_l1", scaled(LogisticRegression(C=0.05, l1_ratio=1, solver="liblinear", random_state=rs))),
             ("lda", scaled(LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto"))),
             ("naive_bayes", GaussianNB()),
             ("tree_2", DecisionTreeClassifier(max_depth=2, random_state=rs)),

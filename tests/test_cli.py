@@ -164,7 +164,7 @@ def test_bad_input_one_line(case, tmp_path, good):
         "shapes disagree": (["--npz", bad], "bad.npz: R_train has 4 classifiers (rows) but R_test has 3"),
         "labels disagree": (["--npz", bad], "y_test has shape (5,) but R_test has 40 columns"),
         "outside [0, 1]":  (["--npz", bad], "probabilities in [0, 1]"),
-        "labels not 0/1":  (["--npz", bad], "y_train must be 0/1"),
+        "labels not 0/1":  (["--npz", bad], "y_train must be 0, 1 or NaN"),
         "unknown method":  (["--npz", good, "--methods", "stacking,magic"], "unknown method magic"),
         "unknown option":  (["--fast"], "unrecognized arguments: --fast"),
         "no suite there":  (["--suite", tmp_path / "nocache"], "build it first: python scripts/build_suite.py"),
