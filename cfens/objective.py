@@ -9,7 +9,7 @@ __all__ = ['CONFIDENCE_STRATEGIES', 'NORMALIZATIONS', 'confidence', 'recon_loss'
 
 # %% ../nbs/06_objective.ipynb #435d88c3
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit
 from .comm import LOCAL
 
 # %% ../nbs/06_objective.ipynb #45bede81
