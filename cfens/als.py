@@ -298,8 +298,9 @@ def random_start(data,         # the EnsembleData (this process's columns)
     seed = agreed_seed(random_state, data.comm)
     rng = np.random.default_rng(seed)
     X = (scale * rng.normal(size=(d, data.m))).astype(dtype)
-    Y = (scale * column_normal(data.offset + np.arange(data.n), seed, d)).astype(dtype)   # its own columns only
-    return X, Y, rng
+    Y = column_normal(data.offset + np.arange(data.n), seed, d)          # its own columns only
+    Y *= scale                                                           # in place: no second d x n array
+    return X, Y.astype(dtype, copy=False), rng
 
 # %% ../nbs/07_als.ipynb #2e07589c
 _CALLBACK = Check(callable, "a function f(model, iteration)")

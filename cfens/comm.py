@@ -130,12 +130,17 @@ def column_uniform(index, seed, stream=0):
     "A uniform number in [0, 1) per column: the top 53 bits of its `column_hash`."
     return (column_hash(index, seed, stream) >> np.uint64(11)).astype(float) * 2.0**-53
 
-def column_normal(index, seed, d, stream=2):
+def column_normal(index, seed, d, stream=2,
+                  chunk=1 << 16): # columns per slice: the hashes of 2d draws per column are made a slice at a time
     "d standard normals per column (d x len(index)), by Box-Muller from the column's hashes."
     index = np.asarray(index, dtype=np.int64)
-    draws = (index[None, :] * (2 * d) + np.arange(2 * d)[:, None]).ravel()   # 2d distinct draws per column
-    u = column_uniform(draws, seed, stream).reshape(2 * d, len(index))
-    return np.sqrt(-2 * np.log1p(-u[:d])) * np.cos(2 * np.pi * u[d:])
+    out = np.empty((d, len(index)))
+    for lo in range(0, len(index), chunk):
+        part = index[lo:lo + chunk]
+        draws = (part[None, :] * (2 * d) + np.arange(2 * d)[:, None]).ravel()   # 2d distinct draws per column
+        u = column_uniform(draws, seed, stream).reshape(2 * d, len(part))
+        out[:, lo:lo + len(part)] = np.sqrt(-2 * np.log1p(-u[:d])) * np.cos(2 * np.pi * u[d:])
+    return out
 
 # %% ../nbs/01_comm.ipynb #515dac38
 def agreed_seed(random_state, comm=LOCAL):

@@ -180,14 +180,25 @@ def _init_head(self:JointCF, head):
             pos, neg = self.comm_.sum(np.array([(s * t).sum(), (s * (1 - t)).sum()]))
             head.b.fill_(float(np.log(pos / neg)))
         if self.init_aggregator != "fit": return
-        feats = [torch.cat([self.X.T @ Y[:b.k].T] + ([b.R[:, :b.k].to(self.dtype)] if head.w_r is not None else []))
-                 for b, Y in zip(self.blocks_, self.Yt_blocks_)]
-        F = torch.cat(feats, dim=1).cpu().double().numpy()              # this process's training columns
+        F = self._head_features(head.w_r is not None, len(t))            # this process's training columns
         w, b = fit_logistic(F, t, s, self.aggregator_l2, self.comm_)      # sums over every process's
         coef = torch.as_tensor(w, dtype=self.dtype)
         head.w.copy_(coef[:self.m_])
         if head.w_r is not None: head.w_r.copy_(coef[self.m_:])
         head.b.fill_(b)
+
+@patch
+def _head_features(self:JointCF, with_R, n_labeled, chunk=1 << 16):
+    "The aggregator's features of this process's training columns, (m or 2m) x n_labeled, filled a slice at a time."
+    F = torch.empty((self.m_ * (2 if with_R else 1), n_labeled), dtype=self.dtype)
+    at = 0
+    for b, Y in zip(self.blocks_, self.Yt_blocks_):
+        for lo in range(0, b.k, chunk):
+            hi = min(lo + chunk, b.k)
+            F[:self.m_, at + lo:at + hi] = (self.X.T @ Y[lo:hi].T).cpu()
+            if with_R: F[self.m_:, at + lo:at + hi] = b.R[:, lo:hi].to(self.dtype).cpu()
+        at += b.k
+    return F.numpy()
 
 # %% ../nbs/17_joint.ipynb #f98c36eb
 @patch

@@ -12,6 +12,7 @@ from scipy.special import expit, logit
 from .params import Real, Integer, latent_dimension
 from .two_stage import TwoStage
 from .logistic import newton_logistic
+from .objective import logistic_loss
 from .cv import stratified_folds
 
 # %% ../nbs/20_reliability.ipynb #4e38d1e2
@@ -45,7 +46,7 @@ def fit_reliability_reference(F, Q, ridge=1.0):
 def _reliability_loss(F, Q, B, P):
     "Each classifier's penalised soft-target logistic loss (m numbers)."
     z = np.einsum("ujf,uf->uj", F, B)
-    return (np.logaddexp(0, z) - Q * z).sum(1) + np.einsum("uf,fg,ug->u", B, P, B) / 2
+    return logistic_loss(z, Q).sum(1) + np.einsum("uf,fg,ug->u", B, P, B) / 2
 
 def fit_reliability(F,           # m x k x f meta-features of the labeled entries
                     Q,           # m x k targets q in [0, 1]

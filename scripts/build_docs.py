@@ -175,6 +175,7 @@ def postprocess(out: Path, site_url: str) -> None:
     "Point the pages at the local KaTeX, and links into this site (nbdev's doc links) at its local pages."
     dist = katex_dist()
     dest = out / "site_libs" / "katex"
+    shutil.rmtree(dest, ignore_errors=True)                  # a site rendered over an earlier one: KaTeX copied anew
     for f in KATEX_FILES:
         (dest / f).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if (dist / f).is_dir() else shutil.copy)(dist / f, dest / f)
