@@ -334,7 +334,7 @@ def test_fit_two_processes_equal_one(tmp_path, method):
     assert "2 processes" in proc.stdout
     p1, p2 = np.load(one), np.load(two)
     assert p1.shape == p2.shape == (300,)
-    assert np.abs(p1 - p2).max() < 1e-3
+    assert np.abs(p1 - p2).max() < 1e-3      # float32 joint descent: 0.6e-4 to 1.6e-4 seen over three seeds of this set
 
 
 def test_fit_two_processes_bad_input_one_line(tmp_path):
