@@ -42,7 +42,9 @@ def run_benchmark(methods, suite, seeds=5, progress=True):
                 bar.set_postfix_str(f"{dname}, {mname}, seed {seed}")
                 trainer = make_method(mname, random_state=seed)
                 start = time.perf_counter()
-                proba = trainer.fit(data, show_progress=False).predict_proba()
+                try: proba = trainer.fit(data, show_progress=False).predict_proba()
+                except ValueError as e:                                   # a method that cannot fit this set
+                    raise ValueError(f"{mname} on {dname} (seed {seed}): {e}") from e
                 seconds = time.perf_counter() - start
                 scores = evaluate(proba, y_true, scored_columns(data, y_true))
                 record = dict(scores, seconds=seconds, history=list(trainer.history_))

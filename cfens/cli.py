@@ -7,7 +7,7 @@ __all__ = ['COMMANDS', 'build_parser', 'check_seeds', 'check_json_out', 'check_p
            'check_npy_out', 'check_fit_args', 'fit', 'check_bench_args', 'bench', 'main']
 
 # %% ../nbs/27_cli.ipynb #45b62b14
-import argparse, ast, json, os, secrets, sys, traceback
+import argparse, ast, json, os, secrets, sys, traceback, warnings
 from pathlib import Path
 import numpy as np
 from .comm import LOCAL, TorchComm
@@ -296,7 +296,10 @@ def check_bench_args(args):
 
 def bench(args, methods, seeds, suite):
     "Run the benchmark, print the tables (scores, then paired with stacking), write the JSON and plots asked for."
-    results = run_benchmark(methods, suite, seeds, progress=not args.no_progress)
+    try: results = run_benchmark(methods, suite, seeds, progress=not args.no_progress)
+    except (ValueError, DivergenceError) as e:                      # a method that cannot fit a set: one line
+        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run)", file=sys.stderr)
+        return 1
     summary = summarize_results(results)
     fixed = _suite_choice(args) != "builtin"
     print(format_table(summary, seeds, fixed_data=fixed))
@@ -314,6 +317,13 @@ def bench(args, methods, seeds, suite):
 
 COMMANDS = dict(bench=(check_bench_args, bench), fit=(check_fit_args, fit))   # command -> (check args, run)
 
+def _one_line_warning(shown):
+    "A `warnings.showwarning` that prints each distinct warning once, as one line on stderr."
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        if text not in shown: shown.add(text); print(f"cfens: warning: {text}", file=sys.stderr)
+    return show
+
 def main(argv=None):
     "The `cfens` command. Bad input ends it with one line on stderr and a non-zero exit status."
     args = build_parser().parse_args(argv)
@@ -323,7 +333,10 @@ def main(argv=None):
     except ValueError as e:
         print(f"cfens: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
-    return run(args, *checked)
+    with warnings.catch_warnings():
+        if not sys.warnoptions: warnings.simplefilter("always")          # PYTHONWARNINGS, if set, still decides
+        warnings.showwarning = _one_line_warning(set())
+        return run(args, *checked)
 
 # %% ../nbs/27_cli.ipynb #b46f152f
 if __name__ == "__main__" and not hasattr(__import__("builtins"), "__IPYTHON__"):   # `python -m cfens.cli`

@@ -16,8 +16,8 @@ COMMAND = [SCRIPT] if SCRIPT else [sys.executable, "-m", "cfens.cli"]
 ENV = {**os.environ, "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
 
 
-def cfens(*args, cwd=None):
-    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
+def cfens(*args, cwd=None, env=ENV):
+    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
 
 
 def prediction_set(path, n_train=60, n_test=40, m=4, seed=0, **override):
@@ -350,3 +350,30 @@ def test_fit_two_processes_bad_input_one_line(tmp_path):
     assert errors == [f"cfens: error: {directory}: process 1 of 2: R_test contains NaN or inf at 1 cell(s); every "
                       "base model must give a probability for every point."], proc.stderr[-2000:]
     assert not (tmp_path / "p.npy").exists()
+
+
+def test_two_positives_fit_with_one_warning_line(tmp_path):
+    """Two labeled positives: too few for joint descent's and MM-ALS's validation split. They fit without one (as
+    stacking fits), and the command says so once, in one line, not with a Python traceback of the warning."""
+    path = tmp_path / "few.npz"
+    y_train = np.zeros(60); y_train[:2] = 1
+    prediction_set(path, y_train=y_train)
+    env = {k: v for k, v in ENV.items() if k != "PYTHONWARNINGS"}       # the warnings shown, as a user sees them
+    proc = cfens("bench", "--npz", path, "--methods", "stacking,joint,mm_als", "--seeds", 2, "--no-progress", env=env)
+    assert proc.returncode == 0, proc.stderr
+    for method in ("stacking", "joint", "mm_als"): assert row(proc.stdout, method).count("±") == 1
+    assert proc.stderr.splitlines() == ["cfens: warning: class 1 has 2 labeled point(s): too few to hold out a "
+                                        "validation fraction of 0.2 of them; label more points or set "
+                                        "validation_fraction=0. Fitting without a validation split: early stopping "
+                                        "watches the training loss."]
+
+
+def test_a_method_that_cannot_fit_ends_the_run_in_one_line(tmp_path):
+    "One labeled positive: stacking fits, the spectral prior's inner cross-validation cannot; one line names it."
+    path = tmp_path / "one.npz"
+    y_train = np.zeros(60); y_train[:1] = 1
+    prediction_set(path, y_train=y_train)
+    proc = cfens("bench", "--npz", path, "--methods", "stacking,spectral", "--seeds", 1, "--no-progress")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "spectral on one (seed 0): cross-validation needs at least 2 labeled points of each class")
+    assert "--methods chooses which methods run" in proc.stderr
