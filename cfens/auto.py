@@ -6,13 +6,14 @@
 __all__ = ['CANDIDATES', 'Auto']
 
 # %% ../nbs/21_auto.ipynb #38979cd9
+import warnings
 import numpy as np
 from sklearn.metrics import average_precision_score
 from .params import Real, Integer, Check, RANDOM_STATE
 from .base import Trainer
 from .baselines import SimpleAverage, Stacking
 from .spectral import Spectral
-from .cv import stratified_folds, hide_labels
+from .cv import stratified_folds, TooFewToFold, hide_labels
 
 # %% ../nbs/21_auto.ipynb #e34906d0
 CANDIDATES = {cls.name: cls for cls in (Stacking, SimpleAverage, Spectral)}
@@ -47,8 +48,14 @@ class Auto(Trainer):
         rs = self.random_state
         rs = int(rs.integers(2**31)) if isinstance(rs, np.random.Generator) else rs
         t, where = data.y_labeled, np.flatnonzero(data.labeled)
-        fold = stratified_folds(t, self.folds, rs)
         self.cv_scores_ = {}
+        try: fold = stratified_folds(t, self.folds, rs)
+        except TooFewToFold as e:                                        # no folds: the fallback, chosen blind
+            fallback = "stacking" if "stacking" in self.candidates else self.candidates[0]
+            warnings.warn(f"Auto: {e} Choosing {fallback} without cross-validation.")
+            self.choice_ = fallback
+            self.model_ = _make(fallback, rs).fit(data, show_progress=False)
+            return
         for j, name in enumerate(self.candidates):
             oof = np.empty(len(t))
             for k in range(fold.max() + 1):

@@ -7,13 +7,14 @@ __all__ = ['FEATURES', 'CLIP', 'entry_features', 'truth_probability', 'reliabili
            'fit_reliability', 'predict_reliability', 'cross_fitted_reliability', 'learned_reliability', 'Reliability']
 
 # %% ../nbs/20_reliability.ipynb #72413b6b
+import warnings
 import numpy as np
 from scipy.special import expit, logit
 from .params import Real, Integer, latent_dimension
 from .two_stage import TwoStage
 from .logistic import newton_logistic
 from .objective import logistic_loss
-from .cv import stratified_folds
+from .cv import stratified_folds, TooFewToFold
 
 # %% ../nbs/20_reliability.ipynb #4e38d1e2
 FEATURES = ("1", "r", "logit r", "column mean", "column spread", "r - mean", "|r - mean|")
@@ -97,7 +98,12 @@ def learned_reliability(R,                # m x n predictions
     B = fit_reliability(F[:, labeled], Q, ridge)
     C = np.empty(np.shape(R))
     C[:, ~labeled] = predict_reliability(F[:, ~labeled], B)
-    C[:, labeled] = cross_fitted_reliability(F[:, labeled], Q, stratified_folds(t, folds, random_state), ridge)
+    try: fold = stratified_folds(t, folds, random_state)
+    except TooFewToFold as e:                                       # no folds: the labeled columns in-sample
+        warnings.warn(f"Reliability: {e} The labeled columns' reliability is not cross-fitted: it comes from the "
+                      f"models fitted on every label.")
+        C[:, labeled] = predict_reliability(F[:, labeled], B)
+    else: C[:, labeled] = cross_fitted_reliability(F[:, labeled], Q, fold, ridge)
     return C, B
 
 # %% ../nbs/20_reliability.ipynb #4783f96d

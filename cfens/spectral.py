@@ -6,6 +6,7 @@
 __all__ = ['PSI_FLOOR', 'PULLS', 'rank_scores', 'one_factor', 'spectral_prior', 'prior_logistic', 'Spectral']
 
 # %% ../nbs/19_spectral.ipynb #c6a48d5f
+import warnings
 import numpy as np
 from scipy.special import expit
 from scipy.stats import rankdata
@@ -13,7 +14,7 @@ from sklearn.metrics import average_precision_score
 from .params import Real, Integer, Check, RANDOM_STATE
 from .base import Trainer, new_columns
 from .logistic import newton_logistic
-from .cv import stratified_folds
+from .cv import stratified_folds, TooFewToFold
 
 # %% ../nbs/19_spectral.ipynb #755aad57
 def rank_scores(R):
@@ -112,13 +113,18 @@ class Spectral(Trainer):
         F, t = data.R[:, data.labeled].T, data.y_labeled
         draws = self.random_state                                        # one draw: the folds of random_state itself
         if self.repeats > 1 and not isinstance(draws, np.random.Generator): draws = np.random.default_rng(draws)
-        folds = [stratified_folds(t, self.folds, draws) for _ in range(self.repeats)]
+        try: folds = [stratified_folds(t, self.folds, draws) for _ in range(self.repeats)]
+        except TooFewToFold as e:                                        # no folds: the prior's direction
+            warnings.warn(f"Spectral: {e} Using the largest pull, {max(self.pulls):g}: the prior's direction, its "
+                          f"scale and the bias fitted on the labels.")
+            folds = []
         self.cv_scores_ = []
-        for j, pull in enumerate(self.pulls):
+        for j, pull in enumerate(self.pulls if folds else ()):
             self.cv_scores_.append(float(np.mean([self._cv_score(F, t, pull, fold) for fold in folds])))
             self._record(j, callback, cv_pr_auc=self.cv_scores_[-1], info=dict(pull=float(pull)))
-        best = max(self.cv_scores_)
-        self.pull_ = float(min(p for p, s in zip(self.pulls, self.cv_scores_) if s >= best - 1e-12))
+        best = max(self.cv_scores_, default=None)
+        self.pull_ = float(min(p for p, s in zip(self.pulls, self.cv_scores_) if s >= best - 1e-12)) if folds else \
+                     float(max(self.pulls))
         self.w_, self.scale_, self.b_ = prior_logistic(F, t, self.w0_, self.pull_, self.aggregator_l2)
         self.R_ = data.R
 

@@ -368,12 +368,18 @@ def test_two_positives_fit_with_one_warning_line(tmp_path):
                                         "watches the training loss."]
 
 
-def test_a_method_that_cannot_fit_ends_the_run_in_one_line(tmp_path):
-    "One labeled positive: stacking fits, the spectral prior's inner cross-validation cannot; one line names it."
+
+def test_one_positive_every_method_fits(tmp_path):
+    """One labeled positive: a set stacking fits, so every method fits it — those that need a validation split or
+    inner folds fall back, and each fallback is one warning line."""
     path = tmp_path / "one.npz"
     y_train = np.zeros(60); y_train[:1] = 1
     prediction_set(path, y_train=y_train)
-    proc = cfens("bench", "--npz", path, "--methods", "stacking,spectral", "--seeds", 1, "--no-progress")
-    assert proc.returncode == 1
-    assert_one_line_error(proc, "spectral on one (seed 0): cross-validation needs at least 2 labeled points of each class")
-    assert "--methods chooses which methods run" in proc.stderr
+    env = {k: v for k, v in ENV.items() if k != "PYTHONWARNINGS"}
+    proc = cfens("bench", "--npz", path, "--seeds", 1, "--no-progress", env=env)
+    assert proc.returncode == 0, proc.stderr
+    for method in METHODS: assert row(proc.stdout, method).count("±") == 1, method
+    warnings = proc.stderr.splitlines()
+    assert all(line.startswith("cfens: warning: ") for line in warnings) and len(set(warnings)) == len(warnings)
+    for words in ("Fitting without a validation split", "Spectral:", "Reliability:", "Auto: "):
+        assert sum(words in line for line in warnings) == 1, (words, warnings)
