@@ -51,11 +51,13 @@ class Auto(Trainer):
         self.cv_scores_ = {}
         try: fold = stratified_folds(t, self.folds, rs)
         except TooFewToFold as e:                                        # no folds: the fallback, chosen blind
-            fallback = "stacking" if "stacking" in self.candidates else self.candidates[0]
-            warnings.warn(f"Auto: {e} Choosing {fallback} without cross-validation.")
-            self.choice_ = fallback
-            self.model_ = _make(fallback, rs).fit(data, show_progress=False)
-            return
+            self.choice_ = "stacking" if "stacking" in self.candidates else self.candidates[0]
+            warnings.warn(f"Auto: {e} Choosing {self.choice_} without cross-validation.")
+        else: self.choice_ = self._cv_choice(data, t, where, fold, rs, callback)
+        self.model_ = _make(self.choice_, rs).fit(data, show_progress=False)
+
+    def _cv_choice(self, data, t, where, fold, rs, callback):
+        "The candidate with the best pooled out-of-fold PR-AUC (ties within `tolerance` to stacking)."
         for j, name in enumerate(self.candidates):
             oof = np.empty(len(t))
             for k in range(fold.max() + 1):
@@ -67,8 +69,7 @@ class Auto(Trainer):
         best = max(self.cv_scores_, key=self.cv_scores_.get)
         if "stacking" in self.cv_scores_ and self.cv_scores_[best] <= self.cv_scores_["stacking"] + self.tolerance:
             best = "stacking"
-        self.choice_ = best
-        self.model_ = _make(best, rs).fit(data, show_progress=False)
+        return best
 
     def decision_function(self,
                           data=None, # None: the fitted columns; else an EnsembleData or m x k array of new columns

@@ -40,12 +40,13 @@ def newton_logistic(F,          # features, k x n: one column f_i per labeled po
                     bias=False, # add a constant feature (a trailing 1 in every f_i), without copying F
                     chunk=CHUNK):
     "theta minimising sum_i s_i l(theta^T f_i; t_i) + theta^T P theta / 2 by damped Newton (sums all-reduced)."
-    logits = lambda theta: np.concatenate([theta @ f for _, f in _slices(F, bias, chunk)] or [np.zeros(0)])
-    objective = lambda theta: comm.sum(float(s @ logistic_loss(logits(theta), t))) + theta @ P @ theta / 2
+    def objective(theta):                                               # (value, the points' logits): one pass
+        z = np.concatenate([theta @ f for _, f in _slices(F, bias, chunk)] or [np.zeros(0)])
+        return comm.sum(float(s @ logistic_loss(z, t))) + theta @ P @ theta / 2, z
     theta = np.zeros(F.shape[0] + bias)
-    value = objective(theta)
+    value, z = objective(theta)
     for _ in range(max_iter):
-        p = expit(logits(theta))
+        p = expit(z)                                                    # the logits of the accepted theta
         v, r = s * p * (1 - p), s * (p - t)
         H, g = np.zeros_like(P), np.zeros_like(theta)
         for lo, f in _slices(F, bias, chunk):                           # the only sums over points
@@ -54,13 +55,12 @@ def newton_logistic(F,          # features, k x n: one column f_i per labeled po
         H, g = comm.sum_all(H, g)
         step = spd_solver(H + P)(g + P @ theta)
         for _ in range(50):                                             # halve until the objective decreases
-            new = objective(theta - step)
+            new, z_new = objective(theta - step)
             if new <= value: break
             step = step / 2
-        theta, value = theta - step, new
+        theta, value, z = theta - step, new, z_new
         if np.max(np.abs(step)) < tol: break
     return theta
-
 
 # %% ../nbs/09_logistic.ipynb #363a951c
 def label_weights(t, class_weight=None, comm=LOCAL):

@@ -122,9 +122,10 @@ class Spectral(Trainer):
         for j, pull in enumerate(self.pulls if folds else ()):
             self.cv_scores_.append(float(np.mean([self._cv_score(F, t, pull, fold) for fold in folds])))
             self._record(j, callback, cv_pr_auc=self.cv_scores_[-1], info=dict(pull=float(pull)))
-        best = max(self.cv_scores_, default=None)
-        self.pull_ = float(min(p for p, s in zip(self.pulls, self.cv_scores_) if s >= best - 1e-12)) if folds else \
-                     float(max(self.pulls))
+        if folds:                                                        # ties: the smallest pull, towards stacking
+            best = max(self.cv_scores_)
+            self.pull_ = float(min(p for p, s in zip(self.pulls, self.cv_scores_) if s >= best - 1e-12))
+        else: self.pull_ = float(max(self.pulls))
         self.w_, self.scale_, self.b_ = prior_logistic(F, t, self.w0_, self.pull_, self.aggregator_l2)
         self.R_ = data.R
 
