@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from fastcore.basics import patch
-from .data import EnsembleData
+from .data import EnsembleData, NeedsLabels, check_classes
 from .objective import aggregator_logits
 from .params import Constraint, validate_params, check_param, latent_dimension
 from .als import solve_factors
@@ -63,6 +63,7 @@ class Trainer:
     _parameter_constraints = {}        # parameter -> list of accepted constraints (see `cfens.params`)
     _divergence_hint = "check the data and the parameters"
     shardable = False                  # whether it fits columns split over processes (`EnsembleData.comm`)
+    needs_labels = True                # whether it needs labeled points of both classes (`NeedsLabels` otherwise)
 
     def get_params(self, deep=True):
         "The parameters (every entry of `_parameter_constraints`) and their values."
@@ -105,6 +106,7 @@ def fit(self:Trainer,
                          f"{data.comm.size}; run it without torchrun, or choose a method that shards (joint, "
                          "two_stage, label_aware, mm_als).")
     validate_params(self)
+    if self.needs_labels: check_classes(*data.class_counts, type(self).__name__)
     check_param(type(self).__name__, "show_progress", show_progress, [_BOOL])
     check_param(type(self).__name__, "callback", callback, [None, _CALLABLE])
     self.m_, self.history_, self._reference_ = data.m, [], None     # set first: a callback may predict mid-fit

@@ -46,6 +46,7 @@ def _columns(model, data):
 class SimpleAverage(Trainer):
     "Mean of the base models' probabilities. Uses no labels."
     name = "average"
+    needs_labels = False
     _parameter_constraints = {}
 
     def _fit(self, data, show_progress, callback): self.R_ = data.R

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'build_parser', 'check_seeds', 'check_json_out', 'check_plots_dir', 'check_plot_outputs', 'fit_params',
-           'check_npy_out', 'check_fit_args', 'fit', 'check_bench_args', 'bench', 'main']
+           'check_npy_out', 'check_fit_args', 'fit', 'check_bench_args', 'bench', 'bench_budgets', 'main']
 
 # %% ../nbs/27_cli.ipynb #45b62b14
 import argparse, ast, json, os, secrets, sys, traceback, warnings
@@ -14,6 +14,7 @@ from .comm import LOCAL, TorchComm
 from .prediction_sets import open_arrays, check_layout
 from .params import validate_params
 from .base import DivergenceError
+from .data import NeedsLabels
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .torch_objective import resolve_device
 from .distributed import fit_and_save, leave
@@ -21,6 +22,7 @@ from .suite import (QUICK, FULL, SUITE_SEEDS, builtin_suite, npz_suite, default_
                          suite_from_cache, suite_groups)
 from .benchmark import (MAX_SEEDS, parse_methods, run_benchmark, summarize_results, format_table, plot_results,
                              paired_report, format_paired)
+from .budgets import parse_budgets, run_budgets, format_budgets, plot_label_curve, label_curve, curve_area
 
 # %% ../nbs/27_cli.ipynb #669f247e
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +65,13 @@ def _add_bench(sub):
     bench.add_argument("--json", metavar="FILE", help="write {datasets: dataset -> method -> {pr_auc, pr_auc_sd, "
                                                       "roc_auc, seconds}, paired: the paired statistics} to FILE "
                                                       "(never one of the inputs)")
-    bench.add_argument("--plots", metavar="DIR", help="write one PNG per dataset, DIR/<dataset>.png, creating DIR")
+    bench.add_argument("--plots", metavar="DIR", help="write one PNG per dataset, DIR/<dataset>.png, creating DIR "
+                                                      "(with --labels: DIR/label_curve.png)")
+    bench.add_argument("--labels", metavar="B,B,...", help="label budgets, e.g. 0,10,30,100,300,all: keep that many "
+                                                          "labeled columns (a stratified draw per seed, the same for "
+                                                          "every method), print a paired table per budget and the "
+                                                          "area under each method's label-efficiency curve; with "
+                                                          "--suite, the sets with every label")
     bench.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return bench
 
@@ -291,14 +299,19 @@ def check_bench_args(args):
     plots = check_plots_dir(args.plots, inputs, json_out) if args.plots else None
     suite = npz_suite(inputs) if kind == "npz" else suite_from_cache(suite_dir) if kind == "suite" else \
             builtin_suite(quick=args.quick)
-    if plots: check_plot_outputs(plots, list(suite), inputs, json_out)
+    if args.labels is not None:
+        args.budgets = parse_budgets(args.labels)
+        if kind == "suite": suite = {k: suite[k] for k in suite_groups(list(suite))["all labels"]}
+    if plots: check_plot_outputs(plots, ["label_curve"] if args.labels is not None else list(suite), inputs, json_out)
     return methods, seeds, suite
 
 def bench(args, methods, seeds, suite):
     "Run the benchmark, print the tables (scores, then paired with stacking), write the JSON and plots asked for."
+    if args.labels is not None: return bench_budgets(args, methods, seeds, suite)
     try: results = run_benchmark(methods, suite, seeds, progress=not args.no_progress)
     except (ValueError, DivergenceError) as e:                      # a method that cannot fit a set: one line
-        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run)", file=sys.stderr)
+        hint = "; --labels all marks the methods that need labels" if isinstance(e.__cause__, NeedsLabels) else ""
+        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run{hint})", file=sys.stderr)
         return 1
     summary = summarize_results(results)
     fixed = _suite_choice(args) != "builtin"
@@ -313,6 +326,25 @@ def bench(args, methods, seeds, suite):
         print(f"wrote {args.json}")
     if args.plots:
         for path in plot_results(results, args.plots): print(f"wrote {path}")
+    return 0
+
+def bench_budgets(args, methods, seeds, suite):
+    "`cfens bench --labels`: every method at every budget, a table per budget, the curve's areas; JSON and plot."
+    try: results = run_budgets(methods, suite, args.budgets, seeds, progress=not args.no_progress)
+    except (ValueError, DivergenceError) as e:
+        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run)", file=sys.stderr)
+        return 1
+    print(format_budgets(results, draws=seeds))
+    if args.json:
+        curves = label_curve(results)
+        budgets = {("all" if b is None else str(b)): per for b, per in results.items()}
+        areas = {m: dict(area=curve_area(c[1], c[2]), first_budget="all" if c[0][0] is None else c[0][0])
+                 for m, c in curves.items()}
+        Path(args.json).write_text(json.dumps(dict(budgets=budgets, areas=areas), indent=1) + "\n")
+        print(f"wrote {args.json}")
+    if args.plots:
+        Path(args.plots).mkdir(parents=True, exist_ok=True)
+        print(f"wrote {plot_label_curve(results, Path(args.plots) / 'label_curve.png')}")
     return 0
 
 COMMANDS = dict(bench=(check_bench_args, bench), fit=(check_fit_args, fit))   # command -> (check args, run)

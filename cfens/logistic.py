@@ -38,12 +38,14 @@ def newton_logistic(F,          # features, k x n: one column f_i per labeled po
                     comm=LOCAL, # the processes the points are split over
                     tol=1e-10, max_iter=100,
                     bias=False, # add a constant feature (a trailing 1 in every f_i), without copying F
-                    chunk=CHUNK):
-    "theta minimising sum_i s_i l(theta^T f_i; t_i) + theta^T P theta / 2 by damped Newton (sums all-reduced)."
+                    chunk=CHUNK,
+                    center=None): # theta_0, the penalty's centre (None: 0)
+    "theta minimising sum_i s_i l(theta^T f_i; t_i) + (theta - theta_0)^T P (theta - theta_0) / 2 by damped Newton."
     def objective(theta):                                               # (value, the points' logits): one pass
         z = np.concatenate([theta @ f for _, f in _slices(F, bias, chunk)] or [np.zeros(0)])
-        return comm.sum(float(s @ logistic_loss(z, t))) + theta @ P @ theta / 2, z
-    theta = np.zeros(F.shape[0] + bias)
+        return comm.sum(float(s @ logistic_loss(z, t))) + (theta - center) @ P @ (theta - center) / 2, z
+    center = np.zeros(F.shape[0] + bias) if center is None else np.asarray(center, dtype=float)
+    theta = center.copy()                                               # the start: the penalty's minimum
     value, z = objective(theta)
     for _ in range(max_iter):
         p = expit(z)                                                    # the logits of the accepted theta
@@ -53,7 +55,7 @@ def newton_logistic(F,          # features, k x n: one column f_i per labeled po
             H += (f * v[lo:lo + f.shape[1]]) @ f.T
             g += f @ r[lo:lo + f.shape[1]]
         H, g = comm.sum_all(H, g)
-        step = spd_solver(H + P)(g + P @ theta)
+        step = spd_solver(H + P)(g + P @ (theta - center))
         for _ in range(50):                                             # halve until the objective decreases
             new, z_new = objective(theta - step)
             if new <= value: break

@@ -15,6 +15,7 @@ from .mm_als import MMALS
 from .spectral import Spectral
 from .reliability import Reliability
 from .auto import Auto
+from .anchored import SpectralCombiner, Anchored
 
 # %% ../nbs/22_methods.ipynb #f31377ad
 METHODS = {cls.name: cls for cls in (
@@ -26,6 +27,8 @@ METHODS = {cls.name: cls for cls in (
     Spectral,                                     # stacking pulled towards unsupervised spectral weights
     Reliability,                                  # two-stage ALS on a learned, cross-fitted per-point reliability
     Auto,                                         # the best of stacking, average and spectral by inner CV
+    SpectralCombiner,                             # the spectral weights alone: no label read
+    Anchored,                                     # stacking with its ridge centred on the spectral combiner
 )}
 DEFAULT_METHOD = "two_stage"
 

@@ -56,10 +56,8 @@ def _check_matrix(a, name):
         raise ValueError(f"{name} must be 2-D (classifiers x points); got shape {a.shape}. One classifier's "
                          "predictions p go in as p[None, :].")
     if a.shape[0] == 0: raise ValueError(f"{name} is empty (shape {a.shape}); it needs at least one classifier (row).")
-    if a.shape[1] == 0:
-        why = {"R_train": "an aggregator needs training points, labeled 0 or 1, of both classes. Put the "
-                          "out-of-fold predictions in R_train.",
-               "R_test": "there is no test point to score. Put the held-out points' predictions in R_test and "
+    if a.shape[1] == 0 and name != "R_train":                       # no labeled point: a set for label-free methods
+        why = {"R_test": "there is no test point to score. Put the held-out points' predictions in R_test and "
                          "their labels in y_test.",
                "R_unlabeled": "leave the array out when there is no unlabeled point."}[name]
         raise ValueError(f"{name} has no columns (shape {a.shape}): {why}")
