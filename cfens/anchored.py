@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import expit, logit
 from scipy.optimize import brentq
 from .params import Real
-from .base import Trainer, new_columns
+from .base import LinearCombiner
 from .logistic import newton_logistic
 from .spectral import spectral_prior
 
@@ -29,7 +29,7 @@ def spectral_combiner(R):
     return w, _mean_bias(w @ R, R.mean())
 
 # %% ../nbs/21a_anchored.ipynb #3078debc
-class SpectralCombiner(Trainer):
+class SpectralCombiner(LinearCombiner):
     "The spectral weights from every column, scaled and biased from the columns too: no label is read."
     name = "spectral_combiner"
     needs_labels = False
@@ -38,14 +38,6 @@ class SpectralCombiner(Trainer):
     def _fit(self, data, show_progress, callback):
         self.w_, self.b_ = spectral_combiner(data.R)
         self.R_ = data.R
-
-    def decision_function(self,
-                          data=None, # None: the fitted columns; else an EnsembleData or m x k array of new columns
-                         ):
-        "The logit w^T r + b, one per column."
-        self._check_fitted()
-        R = self.R_ if data is None else new_columns(data, self.m_)[0]
-        return self.w_ @ R + self.b_
 
 # %% ../nbs/21a_anchored.ipynb #1de29113
 class Anchored(SpectralCombiner):

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import logit
 from sklearn.metrics import average_precision_score, roc_auc_score, log_loss
 from .params import Real, CLASS_WEIGHT
-from .base import Trainer, new_columns
+from .base import Trainer, LinearCombiner, new_columns
 from .logistic import fit_aggregator
 
 # %% ../nbs/12_baselines.ipynb #8c087b48
@@ -75,7 +75,7 @@ class BestSingle(Trainer):
         return logit(_columns(self, data)[self.best_])
 
 # %% ../nbs/12_baselines.ipynb #09a355e0
-class Stacking(Trainer):
+class Stacking(LinearCombiner):
     "Logistic regression on the labeled columns of R."
     name = "stacking"
     _parameter_constraints = dict(aggregator_l2=[Real(0)], class_weight=CLASS_WEIGHT)
@@ -90,10 +90,3 @@ class Stacking(Trainer):
         self.R_ = data.R
         self.w_, self.b_ = fit_aggregator(data.R[:, data.labeled], data.y_labeled, self.aggregator_l2,
                                           self.class_weight)
-
-    def decision_function(self,
-                          data=None, # None: the fitted columns; else an EnsembleData or m x k array of new columns
-                         ):
-        "The logistic regression's logit, one per column."
-        R = _columns(self, data)
-        return self.w_ @ R + self.b_

@@ -6,17 +6,16 @@
 __all__ = ['parse_budgets', 'keep_labels', 'run_budgets', 'budget_table', 'label_curve', 'curve_area', 'format_budgets',
            'plot_label_curve']
 
-# %% ../nbs/25a_budgets.ipynb #3328cf0e
-import sys, time
+# %% ../nbs/25a_budgets.ipynb #3ca46c1b
+import sys
 import numpy as np
 from tqdm import tqdm
-from .data import EnsembleData, NeedsLabels
+from .data import NeedsLabels
 from .prediction_sets import scored_columns
-from .baselines import evaluate
-from .methods import make_method
-from .benchmark import paired_summary, _column_blocks, _wrap, _signed, TIE, BIG_LOSS, SIGNIFICANCE
+from .suite import few_labels
+from .benchmark import fit_and_score, paired_summary, _column_blocks, _wrap, _signed, TIE, SIGNIFICANCE
 
-# %% ../nbs/25a_budgets.ipynb #f72ab355
+# %% ../nbs/25a_budgets.ipynb #ee8e8dc3
 def parse_budgets(spec):
     "Label budgets from '0,10,30,100,300,all': distinct integers >= 0 in increasing order, 'all' (None) last."
     parts = [p.strip().lower() for p in str(spec).split(",") if p.strip()]
@@ -31,15 +30,16 @@ def keep_labels(labels, budget, rng):
     labels = np.asarray(labels, dtype=float)
     where = np.flatnonzero(~np.isnan(labels))
     if budget is None or budget >= len(where): return labels.copy()
-    pos, neg = where[labels[where] == 1], where[labels[where] == 0]
-    k = int(round(budget * len(pos) / len(where)))
-    if budget >= 2: k = min(max(k, 1), budget - 1)                 # one of each class
-    k = min(k, len(pos)); k = max(k, budget - len(neg))
-    kept = np.r_[rng.choice(pos, k, replace=False), rng.choice(neg, budget - k, replace=False)].astype(int)
-    out = np.full_like(labels, np.nan); out[kept] = labels[kept]
+    t = labels[where]
+    one_of_each = int(budget >= 2 and 0 < t.sum() < len(t))       # when the budget and the classes allow it
+    out = np.full_like(labels, np.nan)
+    kept = where[few_labels(t, budget, one_of_each, rng)]
+    out[kept] = labels[kept]
     return out
 
-# %% ../nbs/25a_budgets.ipynb #52fca8b3
+# %% ../nbs/25a_budgets.ipynb #616b831c
+def _key(budget): return "all" if budget is None else str(budget)
+
 def run_budgets(methods, suite, budgets, draws=3, progress=True):
     "budget -> dataset -> method -> per-draw records (None: the method needs labels this draw lacks)."
     results = {b: {d: {m: [] for m in methods} for d in suite} for b in budgets}
@@ -49,26 +49,23 @@ def run_budgets(methods, suite, budgets, draws=3, progress=True):
         for draw in range(draws):
             data, y_true = make(draw)
             scored = scored_columns(data, y_true)                     # the test columns, whatever the budget
-            C = data.row_confidence if data.row_confidence is not None else data.C
             for budget in budgets:
-                part = EnsembleData(data.R, keep_labels(data.labels, budget, np.random.default_rng(draw)), C)
+                part = data.with_labels(keep_labels(data.labels, budget, np.random.default_rng(draw)))
                 for mname in methods:
-                    bar.set_postfix_str(f"{dname}, {budget if budget is not None else 'all'} labels, {mname}")
-                    start = time.perf_counter()
-                    try: proba = make_method(mname, random_state=draw).fit(part, show_progress=False).predict_proba()
+                    bar.set_postfix_str(f"{dname}, {_key(budget)} labels, {mname}")
+                    try: record = fit_and_score(mname, part, y_true, scored, draw)
                     except NeedsLabels: record = None
                     except ValueError as e:
-                        raise ValueError(f"{mname} on {dname} ({budget} labels, draw {draw}): {e}") from e
-                    else: record = dict(evaluate(proba, y_true, scored), seconds=time.perf_counter() - start,
-                                        labels=int(part.labeled.sum()))
+                        raise ValueError(f"{mname} on {dname} ({_key(budget)} labels, draw {draw}): {e}") from e
+                    else:
+                        del record["history"]                          # the curves are in run_benchmark's plots
+                        record["labels"] = int(part.labeled.sum())
                     results[budget][dname][mname].append(record)
                     bar.update()
     bar.close()
     return results
 
-# %% ../nbs/25a_budgets.ipynb #025106e5
-def _key(budget): return "all" if budget is None else str(budget)
-
+# %% ../nbs/25a_budgets.ipynb #7fe8c243
 def _ran(per):
     "The methods with a record for every dataset and draw at one budget."
     methods = next(iter(per.values()))
@@ -97,15 +94,14 @@ def budget_table(results, budget, width=100):
 
 def label_curve(results):
     "method -> (budgets it ran at, x positions, mean PR-AUC over datasets, standard error over draws)."
-    curves = {}
+    points = {}                                                       # method -> [(budget, x, mean, error)]
     for budget, per in results.items():
         for m in _ran(per):
             draws = np.array([[r["pr_auc"] for r in d[m]] for d in per.values()])   # datasets x draws
             x = 1 + np.mean([r["labels"] for d in per.values() for r in d[m]])
             err = draws.mean(0).std(ddof=1) / np.sqrt(draws.shape[1]) if draws.shape[1] > 1 else 0.0
-            b, xs, ys, es = curves.setdefault(m, ([], [], [], []))
-            b.append(budget); xs.append(x); ys.append(draws.mean()); es.append(err)
-    return {m: tuple(np.array(v) if i else v for i, v in enumerate(c)) for m, c in curves.items()}
+            points.setdefault(m, []).append((budget, x, draws.mean(), err))
+    return {m: ([p[0] for p in ps], *(np.array([p[k] for p in ps]) for k in (1, 2, 3))) for m, ps in points.items()}
 
 def curve_area(x, y):
     "The trapezoid area under y over log10(x), divided by the width: a mean over the log axis (y itself for one point)."
@@ -113,7 +109,7 @@ def curve_area(x, y):
     if len(x) == 1: return float(y[0])
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
 
-# %% ../nbs/25a_budgets.ipynb #eea268e2
+# %% ../nbs/25a_budgets.ipynb #18555536
 def format_budgets(results, draws=None, width=100):
     "Every budget's table, then the area under each method's label-efficiency curve."
     over = f", {draws} draw{'s' if draws != 1 else ''} each" if draws else ""

@@ -305,14 +305,17 @@ def check_bench_args(args):
     if plots: check_plot_outputs(plots, ["label_curve"] if args.labels is not None else list(suite), inputs, json_out)
     return methods, seeds, suite
 
+def _method_failed(error):
+    "A method that could not fit a set ends `cfens bench` with one line on stderr, and exit status 1."
+    hint = "; --labels all marks the methods that need labels" if isinstance(error.__cause__, NeedsLabels) else ""
+    print(f"cfens: error: {' '.join(str(error).split())} (--methods chooses which methods run{hint})", file=sys.stderr)
+    return 1
+
 def bench(args, methods, seeds, suite):
     "Run the benchmark, print the tables (scores, then paired with stacking), write the JSON and plots asked for."
     if args.labels is not None: return bench_budgets(args, methods, seeds, suite)
     try: results = run_benchmark(methods, suite, seeds, progress=not args.no_progress)
-    except (ValueError, DivergenceError) as e:                      # a method that cannot fit a set: one line
-        hint = "; --labels all marks the methods that need labels" if isinstance(e.__cause__, NeedsLabels) else ""
-        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run{hint})", file=sys.stderr)
-        return 1
+    except (ValueError, DivergenceError) as e: return _method_failed(e)
     summary = summarize_results(results)
     fixed = _suite_choice(args) != "builtin"
     print(format_table(summary, seeds, fixed_data=fixed))
@@ -331,9 +334,7 @@ def bench(args, methods, seeds, suite):
 def bench_budgets(args, methods, seeds, suite):
     "`cfens bench --labels`: every method at every budget, a table per budget, the curve's areas; JSON and plot."
     try: results = run_budgets(methods, suite, args.budgets, seeds, progress=not args.no_progress)
-    except (ValueError, DivergenceError) as e:
-        print(f"cfens: error: {' '.join(str(e).split())} (--methods chooses which methods run)", file=sys.stderr)
-        return 1
+    except (ValueError, DivergenceError) as e: return _method_failed(e)
     print(format_budgets(results, draws=seeds))
     if args.json:
         curves = label_curve(results)

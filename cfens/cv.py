@@ -36,7 +36,7 @@ def hide_labels(data, columns):
     "A copy of `data` with the labels of `columns` (a boolean mask) set to NaN: those columns become unlabeled."
     labels = data.labels.copy()
     labels[columns] = np.nan
-    return EnsembleData(data.R, labels, data.C if data.row_confidence is None else data.row_confidence)
+    return data.with_labels(labels)
 
 # %% ../nbs/10_cv.ipynb #12b3da5c
 def permute_unlabeled(data, rng):

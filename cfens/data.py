@@ -130,6 +130,10 @@ class EnsembleData:
         "The same R and labels (not copied), on the same processes, with confidences `C` (None, m, m x 1 or m x n)."
         return EnsembleData(self.R, self.labels, C, self.comm)
 
+    def with_labels(self, labels):
+        "The same R and confidences (not copied), on the same processes, with `labels` (n; 0, 1 or NaN)."
+        return EnsembleData(self.R, labels, self.C if self._row is None else self._row, self.comm)
+
     def subset(self, columns):
         "A one-process `EnsembleData` of this process's `columns` (mask or indices); a row-constant C is not copied."
         C = self._row if self._cells is None else self._cells[:, columns]

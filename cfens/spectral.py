@@ -12,7 +12,7 @@ from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score
 from .params import Real, Integer, Check, RANDOM_STATE
-from .base import Trainer, new_columns
+from .base import LinearCombiner
 from .logistic import newton_logistic
 from .cv import stratified_folds, TooFewToFold
 
@@ -84,7 +84,7 @@ def _grid(value):
             all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0 for v in value))
 
 # %% ../nbs/19_spectral.ipynb #a94ba10f
-class Spectral(Trainer):
+class Spectral(LinearCombiner):
     "Stacking with a pull towards the spectral (SUMMA-style) unsupervised weights; the pull's strength by inner CV."
     name = "spectral"
     _parameter_constraints = dict(aggregator_l2=[Real(0)], pulls=[Check(_grid, "a non-empty tuple of finite numbers "
@@ -128,11 +128,3 @@ class Spectral(Trainer):
         else: self.pull_ = float(max(self.pulls))
         self.w_, self.scale_, self.b_ = prior_logistic(F, t, self.w0_, self.pull_, self.aggregator_l2)
         self.R_ = data.R
-
-    def decision_function(self,
-                          data=None, # None: the fitted columns; else an EnsembleData or m x k array of new columns
-                         ):
-        "The logit w^T r + b, one per column."
-        self._check_fitted()
-        R = self.R_ if data is None else new_columns(data, self.m_)[0]
-        return self.w_ @ R + self.b_

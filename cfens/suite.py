@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'FULL', 'QUICK', 'SUITE_PROBLEMS', 'SUITE_ROWS', 'SUITE_LABELS', 'SUITE_SEEDS', 'builtin_suite',
-           'npz_suite', 'suite_base_estimators', 'load_problem', 'build_prediction_sets', 'default_suite_dir',
-           'build_suite', 'format_suite_table', 'suite_from_cache', 'suite_groups']
+           'npz_suite', 'suite_base_estimators', 'load_problem', 'few_labels', 'build_prediction_sets',
+           'default_suite_dir', 'build_suite', 'format_suite_table', 'suite_from_cache', 'suite_groups']
 
 # %% ../nbs/24_suite.ipynb #1635dc31
 import json, os, sys, time, warnings
@@ -149,7 +149,7 @@ def _impute(X, rows):
     return np.hstack([np.where(missing, median, X), missing[:, missing.any(0)].astype(float)])
 
 # %% ../nbs/24_suite.ipynb #631fa126
-def _few_labels(y, n, per_class, rng):
+def few_labels(y, n, per_class, rng):
     "Boolean mask of `n` of the points: the classes in proportion, and at least `per_class` points of each."
     mask = np.zeros(len(y), dtype=bool)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
@@ -170,7 +170,7 @@ def build_prediction_sets(X, y, estimators=None, labels=SUITE_LABELS, test_size=
     estimators = suite_base_estimators(random_state) if estimators is None else estimators
     R_train, R_test = prediction_matrices(estimators, X[train], y[train], X[test], cv, random_state)
     everything = dict(R_train=R_train, y_train=y[train], R_test=R_test, y_test=y[test])
-    picked = _few_labels(y[train], labels, cv, np.random.default_rng(random_state))
+    picked = few_labels(y[train], labels, cv, np.random.default_rng(random_state))
     lab, unl = train[picked], train[~picked]
     R_lab, R_rest = prediction_matrices(estimators, X[lab], y[lab], X[np.r_[unl, test]], cv, random_state)
     few = dict(R_train=R_lab, y_train=y[lab], R_test=R_rest[:, len(unl):], y_test=y[test],
