@@ -8,8 +8,8 @@ __all__ = ['EnsembleData', 'PRESETS', 'make_ensemble', 'make_preset', 'load_real
            'prediction_matrices', 'ensemble_from_predictions', 'load_predictions', 'save_predictions', 'Trainer',
            'FactorTrainer', 'DivergenceError', 'WeightedALS', 'evaluate', 'SimpleAverage', 'BestSingle', 'Stacking',
            'AlternatingALS', 'DampedAlternatingALS', 'TwoStage', 'LabelAwareALS', 'JointCF', 'MMALS', 'Spectral',
-           'Reliability', 'Auto', 'METHODS', 'DEFAULT_METHOD', 'method_params', 'make_method', 'CFEnsembleClassifier',
-           'run_benchmark', 'read_shard', 'TorchComm', 'fit_predict', 'spawn']
+           'SpectralCombiner', 'Anchored', 'Reliability', 'Auto', 'METHODS', 'DEFAULT_METHOD', 'method_params',
+           'make_method', 'CFEnsembleClassifier', 'run_benchmark', 'read_shard', 'TorchComm', 'fit_predict', 'spawn']
 
 # %% ../nbs/index.ipynb #98a017ad
 from .comm import TorchComm
@@ -28,6 +28,7 @@ from .mm_als import MMALS
 from .spectral import Spectral
 from .reliability import Reliability
 from .auto import Auto
+from .anchored import SpectralCombiner, Anchored
 from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
 from .estimator import CFEnsembleClassifier
 from .benchmark import run_benchmark
@@ -37,6 +38,6 @@ _all_ = ["EnsembleData", "PRESETS", "make_ensemble", "make_preset", "load_real",
          "prediction_matrices", "ensemble_from_predictions", "load_predictions", "save_predictions",
          "Trainer", "FactorTrainer", "DivergenceError", "WeightedALS",
          "evaluate", "SimpleAverage", "BestSingle", "Stacking", "AlternatingALS", "DampedAlternatingALS",
-         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "Spectral", "Reliability", "Auto", "METHODS",
+         "TwoStage", "LabelAwareALS", "JointCF", "MMALS", "Spectral", "SpectralCombiner", "Anchored", "Reliability", "Auto", "METHODS",
          "DEFAULT_METHOD", "method_params", "make_method", "CFEnsembleClassifier", "run_benchmark", "read_shard",
          "TorchComm", "fit_predict", "spawn"]

@@ -15,7 +15,7 @@ from .prediction_sets import open_arrays, check_layout
 from .params import validate_params
 from .base import DivergenceError
 from .data import NeedsLabels
-from .methods import METHODS, DEFAULT_METHOD, method_params, make_method
+from .methods import METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, default_method, method_params, make_method
 from .torch_objective import resolve_device
 from .distributed import fit_and_save, leave
 from .suite import (QUICK, FULL, SUITE_SEEDS, builtin_suite, npz_suite, default_suite_dir,
@@ -174,8 +174,8 @@ def _add_fit(sub):
                                                      "optionally C_train.npy, C_test.npy (memory-mapped)")
     fit.add_argument("--out", required=True, metavar="FILE.npy", help="where the test columns' probabilities go")
     fit.add_argument("--train-out", metavar="FILE.npy", help="also write the training columns' probabilities here")
-    fit.add_argument("--method", default=DEFAULT_METHOD, help=f"a registered method (default {DEFAULT_METHOD}): "
-                                                              f"{', '.join(METHODS)}")
+    fit.add_argument("--method", help=f"a registered method (default {DEFAULT_METHOD}; {DEFAULT_SHARDED_METHOD} under "
+                                      f"torchrun, as {DEFAULT_METHOD} fits in one process): {', '.join(METHODS)}")
     fit.add_argument("--factors", type=int, metavar="D", help="the latent dimension (methods with factors)")
     fit.add_argument("--device", metavar="DEV", help="'cpu', 'cuda' or 'cuda:k' (joint descent only)")
     fit.add_argument("--seed", type=int, default=0, help="the method's random_state (default 0)")
@@ -232,6 +232,7 @@ def check_fit_args(args):
     source = Path(args.npz or args.dir)
     if args.npz and not source.is_file(): raise ValueError(f"--npz {source}: no such file.")
     if args.dir and not source.is_dir(): raise ValueError(f"--dir {source}: no such directory.")
+    if args.method is None: args.method = default_method(int(os.environ.get("WORLD_SIZE", "1")))
     if args.method not in METHODS:
         raise ValueError(f"--method {args.method}: unknown; choose one of {', '.join(METHODS)}.")
     params = fit_params(args)

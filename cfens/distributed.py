@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from .comm import LOCAL, TorchComm
 from .prediction_sets import read_shard
-from .methods import METHODS, DEFAULT_METHOD, make_method
+from .methods import METHODS, default_method, make_method
 
 # %% ../nbs/26_distributed.ipynb #39b41a47
 def numbers_per_epoch(method, # a method that shards: 'joint', 'two_stage', 'label_aware', 'mm_als'
@@ -90,13 +90,14 @@ FitResult = namedtuple("FitResult", "proba offset sizes history numbers_reduced 
                                     "collectives_at")
 
 def fit_predict(source,                # an .npz prediction set or a directory of .npy files (see `read_shard`)
-                method=DEFAULT_METHOD, # a registered method's name
+                method=None,           # a registered method's name; None: `default_method(comm.size)`
                 params=None,           # its hyperparameters (random_state included)
                 comm=LOCAL,            # the processes the columns are split over
                 show_progress=False,   # a progress bar (process 0 only)
                ):
     "Fit `method` on this process's share of `source`; `FitResult` with this process's columns' probabilities."
     data, sizes = read_shard(source, comm)
+    method = default_method(comm.size) if method is None else method
     model, reduced_at, collectives_at = make_method(method, **(params or {})), [], []
     def count(model, iteration): reduced_at.append(comm.numbers_reduced); collectives_at.append(comm.collectives)
     model.fit(data, show_progress=show_progress and comm.rank == 0, callback=count)
@@ -137,7 +138,7 @@ def _as_value_error(step, path):
 # %% ../nbs/26_distributed.ipynb #ca9c06f9
 def fit_and_save(source,                # an .npz prediction set or a directory of .npy files
                  out,                   # the .npy file for the test columns' probabilities
-                 method=DEFAULT_METHOD, # a registered method's name
+                 method=None,           # a registered method's name; None: `default_method(comm.size)`
                  params=None,           # its hyperparameters (random_state included)
                  comm=LOCAL,            # the processes the columns are split over
                  train_out=None,        # None, or an .npy file for the training columns' probabilities
