@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import wilcoxon
 from tqdm import tqdm
+from .data import NeedsLabels
 from .prediction_sets import scored_columns
 from .baselines import evaluate
 from .params import Integer, check_param
@@ -39,7 +40,7 @@ def fit_and_score(name, data, y_true, scored, random_state):
     return dict(evaluate(proba, y_true, scored), seconds=seconds, history=list(trainer.history_))
 
 def run_benchmark(methods, suite, seeds=5, progress=True):
-    "Every method on every dataset of `suite` for seeds 0..seeds-1: dataset -> method -> list of per-seed records."
+    "Every method on every dataset of `suite`, seeds 0..seeds-1: dataset -> method -> per-seed records (None: needs labels)."
     check_param("run_benchmark", "seeds", seeds, [Integer(1, MAX_SEEDS)])
     results = {d: {m: [] for m in methods} for d in suite}
     bar = tqdm(total=len(suite) * seeds * len(methods), disable=not progress, file=sys.stderr, desc="cfens bench")
@@ -49,6 +50,7 @@ def run_benchmark(methods, suite, seeds=5, progress=True):
             for mname in methods:
                 bar.set_postfix_str(f"{dname}, {mname}, seed {seed}")
                 try: record = fit_and_score(mname, data, y_true, scored_columns(data, y_true), seed)
+                except NeedsLabels: record = None                         # a set without labels of both classes
                 except ValueError as e:                                   # a method that cannot fit this set
                     raise ValueError(f"{mname} on {dname} (seed {seed}): {e}") from e
                 results[dname][mname].append(record)
@@ -59,6 +61,7 @@ def run_benchmark(methods, suite, seeds=5, progress=True):
 def summarize_results(results):
     "dataset -> method -> {'pr_auc', 'pr_auc_sd', 'roc_auc', 'seconds'}: means over seeds, and the sd of PR-AUC."
     def stats(records):
+        if None in records: return None                                 # the method needs labels this set lacks
         pr = [r["pr_auc"] for r in records]
         return dict(pr_auc=float(np.mean(pr)), pr_auc_sd=float(np.std(pr)),
                     roc_auc=float(np.mean([r["roc_auc"] for r in records])),
@@ -94,6 +97,7 @@ def _wrap(text, width, indent=""):
 # %% ../nbs/25_benchmark.ipynb #8d6cd4b6
 def _score_cell(scores, key, best):
     "One method's `key` on one dataset as text; PR-AUC and ROC-AUC end in * when they equal `best`, else a space."
+    if scores is None: return "needs labels" + " " * (key != "seconds")
     if key == "seconds": return f"{scores['seconds']:.2f}"
     text = f"{scores['pr_auc']:.3f} ± {scores['pr_auc_sd']:.3f}" if key == "pr_auc" else f"{scores['roc_auc']:.3f}"
     return text + ("*" if scores[key] == best else " ")
@@ -109,7 +113,7 @@ def format_table(summary, seeds=None, fixed_data=False, width=100):
     for key, title in sections:
         marked = key != "seconds"
         columns = [(d + " " * marked,
-                    [_score_cell(summary[d][m], key, max(summary[d][k][key] for k in methods)) for m in methods])
+                    [_score_cell(summary[d][m], key, max(s[key] for s in summary[d].values() if s)) for m in methods])
                    for d in datasets]
         lines += ["", *_wrap(title, width), *_column_blocks("method", methods, columns, width)]
     return "\n".join(lines[1:])
@@ -128,8 +132,9 @@ BIG_LOSS = 0.01         # a loss by more than this is counted apart
 
 def paired_differences(results, baseline="stacking", key="pr_auc"):
     "dataset -> method -> per-seed `key` of the method minus the baseline's, on the same data and seed."
-    if any(baseline not in per for per in results.values()):
-        raise ValueError(f"paired statistics need the baseline {baseline!r} among the methods.")
+    if any(baseline not in per or None in per[baseline] for per in results.values()):
+        raise ValueError(f"paired statistics need the baseline {baseline!r} among the methods, fitted on every set "
+                         "(a method that needs labels fits wherever it does).")
     return {d: {m: [a[key] - b[key] for a, b in zip(records, per[baseline])]
                 for m, records in per.items() if m != baseline} for d, per in results.items()}
 
@@ -251,7 +256,7 @@ def plot_results(results, directory):
     directory = Path(directory); directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for dname, per in results.items():
-        methods = list(per)
+        methods = [m for m in per if None not in per[m]]              # not those that need labels this set lacks
         curves = {m: per[m][0]["history"] for m in methods if per[m][0]["history"]}
         fig = Figure(figsize=(13 if curves else 6, 3.8))
         axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]

@@ -14,7 +14,6 @@ from .comm import LOCAL, TorchComm
 from .prediction_sets import open_arrays, check_layout
 from .params import validate_params
 from .base import DivergenceError
-from .data import NeedsLabels
 from .methods import METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, default_method, method_params, make_method
 from .torch_objective import resolve_device
 from .distributed import fit_and_save, leave
@@ -308,8 +307,7 @@ def check_bench_args(args):
 
 def _method_failed(error):
     "A method that could not fit a set ends `cfens bench` with one line on stderr, and exit status 1."
-    hint = "; --labels all marks the methods that need labels" if isinstance(error.__cause__, NeedsLabels) else ""
-    print(f"cfens: error: {' '.join(str(error).split())} (--methods chooses which methods run{hint})", file=sys.stderr)
+    print(f"cfens: error: {' '.join(str(error).split())} (--methods chooses which methods run)", file=sys.stderr)
     return 1
 
 def bench(args, methods, seeds, suite):
@@ -321,7 +319,9 @@ def bench(args, methods, seeds, suite):
     fixed = _suite_choice(args) != "builtin"
     print(format_table(summary, seeds, fixed_data=fixed))
     paired = None
-    if "stacking" in methods and len(methods) > 1:
+    unfitted = [d for d, per in results.items() if "stacking" in per and None in per["stacking"]]
+    if unfitted: print(f"\nno paired table: stacking needs labels of both classes, which {', '.join(unfitted)} lack")
+    elif "stacking" in methods and len(methods) > 1:
         groups = suite_groups(list(results)) if _suite_choice(args) == "suite" else None
         paired = paired_report(results, groups=groups)
         print("\n" + format_paired(paired, seeds))

@@ -181,13 +181,12 @@ def test_bad_input_one_line(case, tmp_path, good):
     assert_one_line_error(proc, message)
 
 
-@pytest.mark.parametrize("case", ["zero test columns", "no y_train label", "single-class y_test", "empty arrays"])
+@pytest.mark.parametrize("case", ["zero test columns", "single-class y_test", "empty arrays"])
 def test_unscorable_prediction_set(case, tmp_path):
-    """Prediction sets nothing could score (or, with no label, that stacking cannot fit): one line, exit 1."""
+    """Prediction sets the loader could read but nothing could score: refused by the loader, one line, exit 1."""
     bad = tmp_path / "bad.npz"
     override = {
         "zero test columns":   dict(R_test=np.empty((4, 0)), y_test=np.empty(0)),
-        "no y_train label":    dict(y_train=np.full(60, np.nan)),        # NaN marks an unlabeled column: none labeled
         "single-class y_test": dict(y_test=np.ones(40)),
         "empty arrays":        dict(R_train=np.empty((0, 0)), y_train=np.empty(0), R_test=np.empty((0, 0)),
                                     y_test=np.empty(0)),
@@ -195,9 +194,18 @@ def test_unscorable_prediction_set(case, tmp_path):
     prediction_set(bad, **override)
     proc = cfens("bench", "--npz", bad, *QUICK_METHODS, "--seeds", 1, "--no-progress")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    # a set with no label loads (the label-free methods fit it); the first method that needs labels stops the run
-    assert_one_line_error(proc, "stacking on bad (seed 0): no labeled point" if case == "no y_train label" else "bad.npz")
+    assert_one_line_error(proc, "bad.npz")
     assert proc.stderr.startswith("cfens: error: ")
+
+
+def test_no_label_set_runs_what_needs_none(tmp_path):
+    """A set with no label (every y_train NaN) runs: stacking shows "needs labels", the label-free methods score."""
+    bad = tmp_path / "no_label.npz"
+    prediction_set(bad, y_train=np.full(60, np.nan))
+    proc = cfens("bench", "--npz", bad, "--methods", "average,stacking,anchored", "--seeds", 1, "--no-progress")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    first = {line.split()[0]: line for line in reversed(proc.stdout.splitlines()) if line.split()}
+    assert "needs labels" in first["stacking"] and "needs labels" not in first["average"] + first["anchored"]
 
 
 @pytest.mark.parametrize("seeds", [0, 101, 1000000000])
