@@ -6,7 +6,7 @@
 __all__ = ['parse_budgets', 'keep_labels', 'run_budgets', 'budget_table', 'label_curve', 'curve_area', 'format_budgets',
            'plot_label_curve']
 
-# %% ../nbs/25a_budgets.ipynb #d1ace1f3
+# %% ../nbs/25a_budgets.ipynb #f3876a4c
 import sys
 import numpy as np
 from tqdm import tqdm
@@ -15,7 +15,7 @@ from .prediction_sets import scored_columns
 from .suite import few_labels
 from .benchmark import fit_and_score, paired_summary, _column_blocks, _wrap, _signed, TIE, SIGNIFICANCE
 
-# %% ../nbs/25a_budgets.ipynb #3ed1eefc
+# %% ../nbs/25a_budgets.ipynb #a75c9c45
 def parse_budgets(spec):
     "Label budgets from '0,10,30,100,300,all': distinct integers >= 0 in increasing order, 'all' (None) last."
     parts = [p.strip().lower() for p in str(spec).split(",") if p.strip()]
@@ -37,7 +37,7 @@ def keep_labels(labels, budget, rng):
     out[kept] = labels[kept]
     return out
 
-# %% ../nbs/25a_budgets.ipynb #21fa6cde
+# %% ../nbs/25a_budgets.ipynb #dedf39fb
 def _key(budget): return "all" if budget is None else str(budget)
 
 def run_budgets(methods, suite, budgets, draws=3, progress=True):
@@ -65,7 +65,7 @@ def run_budgets(methods, suite, budgets, draws=3, progress=True):
     bar.close()
     return results
 
-# %% ../nbs/25a_budgets.ipynb #f842828c
+# %% ../nbs/25a_budgets.ipynb #bf322ab1
 def _ran(per):
     "The methods with a record for every dataset and draw at one budget."
     methods = next(iter(per.values()))
@@ -109,7 +109,7 @@ def curve_area(x, y):
     if len(x) == 1: return float(y[0])
     return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
 
-# %% ../nbs/25a_budgets.ipynb #48f1f4b9
+# %% ../nbs/25a_budgets.ipynb #b112ad8e
 def format_budgets(results, draws=None, width=100):
     "Every budget's table, then the area under each method's label-efficiency curve."
     over = f", {draws} draw{'s' if draws != 1 else ''} each" if draws else ""
