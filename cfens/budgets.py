@@ -119,10 +119,11 @@ def format_budgets(results, draws=None, width=100):
                     width)]
     for budget in results: lines += ["", *budget_table(results, budget, width)]
     curves = label_curve(results)
-    rows = sorted(curves, key=lambda m: -curve_area(curves[m][1], curves[m][2]))
+    areas = {m: curve_area(x, y) for m, (_, x, y, _) in curves.items()}
+    rows = sorted(areas, key=lambda m: -areas[m])
     lines += ["", *_wrap("area under the label-efficiency curve (mean PR-AUC over the log axis of labels + 1), "
                          "from the first budget the method ran at:", width),
-              *_column_blocks("method", rows, [("area", [f"{curve_area(curves[m][1], curves[m][2]):.4f}" for m in rows]),
+              *_column_blocks("method", rows, [("area", [f"{areas[m]:.4f}" for m in rows]),
                                                ("from", [_key(curves[m][0][0]) for m in rows])], width)]
     return "\n".join(lines)
 
@@ -132,7 +133,7 @@ def plot_label_curve(results, path):
     curves = label_curve(results)
     fig = Figure(figsize=(8, 4.5)); ax = fig.subplots()
     for i, (m, (budgets, x, y, err)) in enumerate(curves.items()):
-        ax.plot(x, y, "o-", color=f"C{i % 10}", label=m, lw=1.5, ms=4)
+        ax.plot(x, y, "o-" if i < 10 else "s--", color=f"C{i % 10}", label=m, lw=1.5, ms=4)   # 10 colours, then dashes
         ax.fill_between(x, y - err, y + err, color=f"C{i % 10}", alpha=0.15)
     ticks = {}
     for budgets, x, *_ in curves.values(): ticks.update(zip(x, budgets))
