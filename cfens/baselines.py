@@ -47,15 +47,18 @@ class SimpleAverage(Trainer):
     "Mean of the base models' probabilities. Uses no labels."
     name = "average"
     needs_labels = False
+    handles_missing = True             # the mean of the cells that were scored
     _parameter_constraints = {}
 
-    def _fit(self, data, show_progress, callback): self.R_ = data.R
+    def _fit(self, data, show_progress, callback): self.R_ = data.R_nan
 
     def decision_function(self,
                           data=None, # None: the fitted columns; else an EnsembleData or m x k array of new columns
                          ):
-        "Logit of the mean probability, one per column."
-        return logit(_columns(self, data).mean(0))
+        "Logit of the mean probability over the models that scored the column, one per column."
+        self._check_fitted()
+        R = self.R_ if data is None else new_columns(data, self.m_, missing_ok=True)[0]
+        return logit(np.nanmean(R, 0) if np.isnan(R).any() else R.mean(0))
 
 # %% ../nbs/12_baselines.ipynb #e35848be
 class BestSingle(Trainer):

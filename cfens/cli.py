@@ -11,16 +11,18 @@ import argparse, ast, json, os, secrets, sys, traceback, warnings
 from pathlib import Path
 import numpy as np
 from .comm import LOCAL, TorchComm
-from .prediction_sets import open_arrays, check_layout
+from .prediction_sets import open_arrays, check_layout, has_missing
 from .params import validate_params
 from .base import DivergenceError
-from .methods import METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, default_method, method_params, make_method
+from .methods import (METHODS, ALL_METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, DEFAULT_MISSING_METHOD,
+                           default_method, method_params, make_method)
 from .torch_objective import resolve_device
 from .distributed import fit_and_save, leave
 from .suite import (QUICK, FULL, SUITE_SEEDS, builtin_suite, npz_suite, default_suite_dir,
                          suite_from_cache, suite_groups)
 from .benchmark import (MAX_SEEDS, parse_methods, run_benchmark, summarize_results, format_table, plot_results,
-                             paired_report, format_paired)
+                             paired_report, format_paired, suite_has_missing, paired_baseline, gap_closed, format_gap)
+from .missing_suite import default_missing_suite_dir, missing_suite_from_cache, missing_suite_ceilings
 from .budgets import parse_budgets, run_budgets, format_budgets, plot_label_curve, label_curve, curve_area
 
 # %% ../nbs/27_cli.ipynb #669f247e
@@ -54,6 +56,10 @@ def _add_bench(sub):
     bench.add_argument("--suite", nargs="?", const="", metavar="DIR",
                        help="the real suite: 15 problems from real tables, all labels and 150 labels, as built by "
                             f"scripts/build_suite.py into DIR (default {default_suite_dir()})")
+    bench.add_argument("--missing", action="store_true",
+                       help="with --suite: the suite with missing predictions (built by scripts/build_missing_suite.py "
+                            f"into DIR, default {default_missing_suite_dir()}); adds stacking on the complete twins "
+                            "as the ceiling and the share of the gap each method closes")
     bench.add_argument("--methods", metavar="A,B,C",
                        help="comma-separated method names (default: every registered method)")
     bench.add_argument("--seeds", type=int, metavar="N",
@@ -173,8 +179,9 @@ def _add_fit(sub):
                                                      "optionally C_train.npy, C_test.npy (memory-mapped)")
     fit.add_argument("--out", required=True, metavar="FILE.npy", help="where the test columns' probabilities go")
     fit.add_argument("--train-out", metavar="FILE.npy", help="also write the training columns' probabilities here")
-    fit.add_argument("--method", help=f"a registered method (default {DEFAULT_METHOD}; {DEFAULT_SHARDED_METHOD} under "
-                                      f"torchrun, as {DEFAULT_METHOD} fits in one process): {', '.join(METHODS)}")
+    fit.add_argument("--method", help=f"a registered method (default {DEFAULT_METHOD}; {DEFAULT_MISSING_METHOD} when "
+                                      f"the set has missing predictions (NaN); {DEFAULT_SHARDED_METHOD} under torchrun, "
+                                      f"as the others fit in one process): {', '.join(ALL_METHODS)}")
     fit.add_argument("--factors", type=int, metavar="D", help="the latent dimension (methods with factors)")
     fit.add_argument("--device", metavar="DEV", help="'cpu', 'cuda' or 'cuda:k' (joint descent only)")
     fit.add_argument("--seed", type=int, default=0, help="the method's random_state (default 0)")
@@ -185,7 +192,7 @@ def _add_fit(sub):
 
 def _shardable():
     "The registered methods that fit columns split over processes."
-    return [name for name, cls in METHODS.items() if cls.shardable]
+    return [name for name, cls in ALL_METHODS.items() if cls.shardable]
 
 # %% ../nbs/27_cli.ipynb #fb8ac697
 def fit_params(args):
@@ -231,9 +238,10 @@ def check_fit_args(args):
     source = Path(args.npz or args.dir)
     if args.npz and not source.is_file(): raise ValueError(f"--npz {source}: no such file.")
     if args.dir and not source.is_dir(): raise ValueError(f"--dir {source}: no such directory.")
-    if args.method is None: args.method = default_method(int(os.environ.get("WORLD_SIZE", "1")))
-    if args.method not in METHODS:
-        raise ValueError(f"--method {args.method}: unknown; choose one of {', '.join(METHODS)}.")
+    if args.method is None:
+        args.method = default_method(int(os.environ.get("WORLD_SIZE", "1")), missing=has_missing(source))
+    if args.method not in ALL_METHODS:
+        raise ValueError(f"--method {args.method}: unknown; choose one of {', '.join(ALL_METHODS)}.")
     params = fit_params(args)
     inputs = _input_files(source)
     check_npy_out("--out", args.out, inputs)
@@ -289,26 +297,36 @@ def _suite_choice(args):
 
 def check_bench_args(args):
     "Everything the user gave to `cfens bench`, checked before any work starts: `(methods, seeds, suite)`."
-    methods = parse_methods(args.methods)
+    parse_methods(args.methods)                                      # a bad name: refused before any data is read
     kind = _suite_choice(args)
     seeds = check_seeds(args.seeds, args.quick, suite=kind == "suite")
-    suite_dir = Path(args.suite or default_suite_dir()) if kind == "suite" else None
+    if args.missing and kind != "suite": raise ValueError("--missing chooses the suite with missing predictions: give --suite too.")
+    suite_dir = Path(args.suite or (default_missing_suite_dir() if args.missing else default_suite_dir())) \
+                if kind == "suite" else None
     inputs = [Path(p) for p in args.npz or []]
     if suite_dir is not None: inputs = [suite_dir / "suite.json", *sorted(suite_dir.glob("*.npz"))]
     json_out = check_json_out(args.json, inputs) if args.json else None
     plots = check_plots_dir(args.plots, inputs, json_out) if args.plots else None
-    suite = npz_suite(inputs) if kind == "npz" else suite_from_cache(suite_dir) if kind == "suite" else \
-            builtin_suite(quick=args.quick)
+    from_cache = missing_suite_from_cache if args.missing else suite_from_cache
+    suite = npz_suite(inputs) if kind == "npz" else from_cache(suite_dir) if kind == "suite" else builtin_suite(args.quick)
     if args.labels is not None:
         args.budgets = parse_budgets(args.labels)
         if kind == "suite": suite = {k: suite[k] for k in suite_groups(list(suite))["all labels"]}
     if plots: check_plot_outputs(plots, ["label_curve"] if args.labels is not None else list(suite), inputs, json_out)
-    return methods, seeds, suite
+    args.missing_cells = kind != "builtin" and suite_has_missing(suite)
+    return parse_methods(args.methods, missing=args.missing_cells), seeds, suite
 
 def _method_failed(error):
     "A method that could not fit a set ends `cfens bench` with one line on stderr, and exit status 1."
     print(f"cfens: error: {' '.join(str(error).split())} (--methods chooses which methods run)", file=sys.stderr)
     return 1
+
+def _ceiling(args, results, seeds, base):
+    "Stacking on the complete twins (the ceiling): per group, the share of the gap to it each method closes."
+    ceiling = run_benchmark(["stacking"], missing_suite_ceilings(args.suite or None), seeds, progress=not args.no_progress)
+    gaps = {g: gap_closed(results, ceiling, base, datasets=sets) for g, sets in suite_groups(list(results)).items()}
+    for group, gap in gaps.items(): print("\n" + "\n".join(format_gap(gap, group)))
+    return gaps
 
 def bench(args, methods, seeds, suite):
     "Run the benchmark, print the tables (scores, then paired with stacking), write the JSON and plots asked for."
@@ -318,15 +336,17 @@ def bench(args, methods, seeds, suite):
     summary = summarize_results(results)
     fixed = _suite_choice(args) != "builtin"
     print(format_table(summary, seeds, fixed_data=fixed))
-    paired = None
-    unfitted = [d for d, per in results.items() if "stacking" in per and None in per["stacking"]]
-    if unfitted: print(f"\nno paired table: stacking needs labels of both classes, which {', '.join(unfitted)} lack")
-    elif "stacking" in methods and len(methods) > 1:
+    paired, gaps, base = None, None, paired_baseline(results, args.missing_cells)
+    unfitted = [d for d, per in results.items() if base in per and None in per[base]]
+    if unfitted: print(f"\nno paired table: {base} needs labels of both classes, which {', '.join(unfitted)} lack")
+    elif base in methods and len(methods) > 1:
         groups = suite_groups(list(results)) if _suite_choice(args) == "suite" else None
-        paired = paired_report(results, groups=groups)
+        paired = paired_report(results, baseline=base, groups=groups)
+        if args.missing_cells: print(f"\nmissing predictions: paired with {base}, the best practitioner baseline")
         print("\n" + format_paired(paired, seeds))
+        if args.missing: gaps = _ceiling(args, results, seeds, base)
     if args.json:
-        Path(args.json).write_text(json.dumps(dict(datasets=summary, paired=paired), indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(dict(datasets=summary, paired=paired, ceiling=gaps), indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.plots:
         for path in plot_results(results, args.plots): print(f"wrote {path}")

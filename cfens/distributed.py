@@ -90,14 +90,14 @@ FitResult = namedtuple("FitResult", "proba offset sizes history numbers_reduced 
                                     "collectives_at")
 
 def fit_predict(source,                # an .npz prediction set or a directory of .npy files (see `read_shard`)
-                method=None,           # a registered method's name; None: `default_method(comm.size)`
+                method=None,           # a registered method's name; None: `default_method` for comm.size and missing cells
                 params=None,           # its hyperparameters (random_state included)
                 comm=LOCAL,            # the processes the columns are split over
                 show_progress=False,   # a progress bar (process 0 only)
                ):
     "Fit `method` on this process's share of `source`; `FitResult` with this process's columns' probabilities."
     data, sizes = read_shard(source, comm)
-    method = default_method(comm.size) if method is None else method
+    method = default_method(comm.size, missing=data.missing > 0) if method is None else method
     model, reduced_at, collectives_at = make_method(method, **(params or {})), [], []
     def count(model, iteration): reduced_at.append(comm.numbers_reduced); collectives_at.append(comm.collectives)
     model.fit(data, show_progress=show_progress and comm.rank == 0, callback=count)

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from fastcore.basics import patch
 from .data import EnsembleData
-from .methods import DEFAULT_METHOD, make_method
+from .methods import DEFAULT_METHOD, default_method, make_method
 
 # %% ../nbs/23_estimator.ipynb #b18cb792
 class CFEnsembleClassifier(ClassifierMixin, BaseEstimator):
@@ -23,17 +23,18 @@ class CFEnsembleClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self,
                  estimators,            # (name, estimator) pairs, each with predict_proba
                  *,
-                 method=DEFAULT_METHOD, # the CF-Ensemble method: a name in cfens.methods.METHODS
+                 method=None,           # a name in cfens.methods.ALL_METHODS; None: `default_method` for R's cells
                  cv=5,                  # stratified folds for the out-of-fold R, or a scikit-learn splitter
                  factors=None,          # the method's latent dimension; None: the method's default
                  regularization=None,   # the method's L2 penalty; None: the method's default
                  iterations=None,       # the method's iterations; None: the method's default
                  method_params=None,    # dict of any other hyperparameters of the method
                  random_state=None,     # seeds the folds and the method
+                 sources=None,          # None, or {source name: its feature columns}: every estimator on each source
                 ):
         self.estimators, self.method, self.cv = estimators, method, cv
         self.factors, self.regularization, self.iterations = factors, regularization, iterations
-        self.method_params, self.random_state = method_params, random_state
+        self.method_params, self.random_state, self.sources = method_params, random_state, sources
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -94,11 +95,56 @@ def _hyperparameters(self:CFEnsembleClassifier):
     if twice: raise ValueError(f"{', '.join(twice)} given both as an argument and in method_params; give it once.")
     return {**shared, **(self.method_params or {})}
 
+# %% ../nbs/23_estimator.ipynb #afa5b06d
+def _present(X, cols):
+    "The rows of `X` that have the source with feature columns `cols`: not every one of them NaN."
+    return ~np.isnan(X[:, cols]).all(1)
+
+@patch
+def _check_sources(self:CFEnsembleClassifier, p):
+    "{name: column indices} of `sources` (None: one source, every column), after checking them against p features."
+    if self.sources is None: return {"all": np.arange(p)}
+    if not isinstance(self.sources, dict) or not self.sources:
+        raise ValueError("sources must be a non-empty dict {source name: its feature columns}, e.g. "
+                         "{'labs': [0, 1, 2], 'imaging': [3, 4]}.")
+    out = {}
+    for name, cols in self.sources.items():
+        cols = np.asarray(cols)
+        if not isinstance(name, str) or "__" in name or cols.ndim != 1 or cols.size == 0 or cols.dtype.kind not in "iu" \
+                or cols.min() < 0 or cols.max() >= p:
+            raise ValueError(f"source {name!r}: give a name (a string without '__') and a non-empty list of feature "
+                             f"column indices from 0 to {p - 1}; got {self.sources[name]!r}.")
+        out[name] = cols
+    return out
+
+@patch
+def _out_of_fold(self:CFEnsembleClassifier, estimators, X, y01, folds):
+    "`(R, fitted)`: each estimator's out-of-fold P(class 1) on each source's present points (NaN elsewhere), refit."
+    rows, fitted = [], []
+    for name, cols in self.sources_.items():
+        present = _present(X, cols) if self.sources else np.ones(len(X), bool)
+        if np.unique(y01[present]).size < 2:
+            raise ValueError(f"source {name!r} is present on points of one class only; each source needs training "
+                             "points of both classes.")
+        Xs, ys = X[np.ix_(present, cols)], y01[present]
+        for e in estimators:
+            row = np.full(len(X), np.nan)
+            row[present] = cross_val_predict(clone(e), Xs, ys, cv=folds, method="predict_proba")[:, 1]
+            rows.append(row); fitted.append(clone(e).fit(Xs, ys))
+    return np.vstack(rows), fitted
+
 # %% ../nbs/23_estimator.ipynb #2b9786d9
 @patch
 def _base_proba(self:CFEnsembleClassifier, X):
     "Columns of R for the points with features `X`: P(classes_[1]) from each refit base estimator (m x len(X))."
-    return np.vstack([est.predict_proba(X)[:, 1] for est in self.estimators_])
+    if not self.sources: return np.vstack([est.predict_proba(X)[:, 1] for est in self.estimators_])
+    R = np.full((len(self.estimators_), len(X)), np.nan)              # NaN: the source is absent, not scored
+    per = len(self.estimators_) // len(self.sources_)
+    for k, cols in enumerate(self.sources_.values()):
+        present = _present(X, cols)
+        for u in range(k * per, (k + 1) * per):
+            if present.any(): R[u, present] = self.estimators_[u].predict_proba(X[np.ix_(present, cols)])[:, 1]
+    return R
 
 @patch
 def fit(self:CFEnsembleClassifier,
@@ -107,7 +153,7 @@ def fit(self:CFEnsembleClassifier,
         X_unlabeled=None, # features of unlabeled points, trained on as unlabeled columns of R (optional)
        ):
     "Fit the base estimators (out-of-fold for R), add unlabeled columns, train the CF-Ensemble method."
-    X, y = validate_data(self, X, y)
+    X, y = validate_data(self, X, y, ensure_all_finite="allow-nan" if self.sources else True)
     check_classification_targets(y)
     self.classes_, y01 = np.unique(y, return_inverse=True)
     if len(self.classes_) != 2:
@@ -118,15 +164,18 @@ def fit(self:CFEnsembleClassifier,
     rs = self.random_state
     seed = rs if rs is None or isinstance(rs, numbers.Integral) else check_random_state(rs).randint(2**31 - 1)
     folds = self.cv if hasattr(self.cv, "split") else StratifiedKFold(self.cv, shuffle=True, random_state=seed)
-    R = np.vstack([cross_val_predict(clone(e), X, y01, cv=folds, method="predict_proba")[:, 1] for e in estimators])
-    self.estimators_ = [clone(e).fit(X, y01) for e in estimators]
-    self.named_estimators_ = dict(zip([n for n, _ in self.estimators], self.estimators_))
+    self.sources_ = self._check_sources(X.shape[1])
+    R, self.estimators_ = self._out_of_fold(estimators, X, y01, folds)
+    names = [n for n, _ in self.estimators]
+    self.named_estimators_ = dict(zip([f"{s}_{n}" for s in self.sources_ for n in names] if self.sources else names,
+                                      self.estimators_))
     n_unlabeled = 0
     if X_unlabeled is not None:
-        X_unlabeled = validate_data(self, X_unlabeled, reset=False)
+        X_unlabeled = validate_data(self, X_unlabeled, reset=False, ensure_all_finite="allow-nan" if self.sources else True)
         R, n_unlabeled = np.hstack([R, self._base_proba(X_unlabeled)]), X_unlabeled.shape[0]
     self.data_ = EnsembleData(R, np.concatenate([y01, np.full(n_unlabeled, np.nan)]))
-    self.method_ = make_method(self.method, random_state=seed, **self._hyperparameters())
+    method = default_method(missing=self.data_.missing > 0) if self.method is None else self.method
+    self.method_ = make_method(method, random_state=seed, **self._hyperparameters())
     self.method_.fit(self.data_, show_progress=False)
     p = np.asarray(self.method_.predict_proba())[self.data_.unlabeled]
     self.unlabeled_proba_ = np.column_stack([1 - p, p])
@@ -139,9 +188,9 @@ def predict_proba(self:CFEnsembleClassifier,
                  ):
     "Probabilities of `classes_` (k x 2): the base estimators give the new columns of R, the method predicts them."
     check_is_fitted(self)
-    X = validate_data(self, X, reset=False)
+    X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan" if self.sources else True)
     train = self.data_.subset(self.data_.labeled)                  # an EnsembleData needs labeled columns
-    new = EnsembleData(np.hstack([train.R, self._base_proba(X)]),
+    new = EnsembleData(np.hstack([train.R_nan, self._base_proba(X)]),
                        np.concatenate([train.labels, np.full(X.shape[0], np.nan)]))
     p = np.asarray(self.method_.predict_proba(new))[train.n:]
     return np.column_stack([1 - p, p])

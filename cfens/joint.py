@@ -15,6 +15,7 @@ from .objective import CONFIDENCE_STRATEGIES, NORMALIZATIONS
 from .params import Integer, Real, Options, Check, RANDOM_STATE, CLASS_WEIGHT
 from .als import solve_factors, torch_threads
 from .base import FactorTrainer, new_columns
+from .data import MissingPredictions
 from .torch_objective import INPUTS, resolve_device, point_losses, Aggregator, joint_loss, recon_grads_fast
 from .logistic import fit_logistic
 from .comm import agreed_seed, column_uniform, column_normal
@@ -25,6 +26,7 @@ class JointCF(FactorTrainer):
     "CF-Ensemble by joint gradient descent on the exact combined loss over (X, Y, aggregator), in PyTorch."
     name = "joint"
     default_factors = 8
+    handles_missing = True                 # confidence 0 on a cell no model scored (not with inputs='both')
     shardable = True                       # columns may be split over processes (see the distributed notebook)
 
     def __init__(self,
@@ -321,6 +323,9 @@ def _fit(self:JointCF, data, show_progress, callback):
     if self.factors == 0 and self.inputs != "both":
         raise ValueError("JointCF: factors must be > 0 with inputs='rhat'; factors=0 is stacking and needs "
                          "inputs='both' (the aggregator then reads R itself).")
+    if data.missing and self.inputs == "both":
+        raise MissingPredictions(f"JointCF with inputs='both' feeds every cell of R to the aggregator, and "
+                                 f"{data.missing} cell(s) are NaN (not scored); use inputs='rhat' (the default).")
     self.device_ = resolve_device(self.device)
     self._divergence_hint = f"lower lr (now {self.lr}) or raise regularization (now {self.regularization})"
     small = self.device_.type == "cpu" and data.m * data.n <= 1 << 20
@@ -380,5 +385,5 @@ def decision_function(self:JointCF,
             z = np.empty(self.n_local_)
             for b, Y in zip(self.blocks_, self.Yt_blocks_): z[b.cols] = head(self.X, Y.T, b.R).cpu().double().numpy()
             return z
-        R, _ = new_columns(data, self.m_)
-        return head(self.X, T(self.fold_in(data)), T(R)).cpu().double().numpy()
+        R, _ = new_columns(data, self.m_, self.inputs != "both", "JointCF with inputs='both'")
+        return head(self.X, T(self.fold_in(data)), T(np.nan_to_num(R))).cpu().double().numpy()   # 'rhat': R unread

@@ -145,6 +145,7 @@ def theta_step(F, t, s, w, b, l2, steps=1, comm=LOCAL):
 class MMALS(FactorTrainer):
     "CF-Ensemble by majorize-minimize ALS: closed-form block updates that never increase the exact combined loss."
     name = "mm_als"
+    handles_missing = True                 # confidence 0 on a cell no model scored: the masked objective
     shardable = True                       # columns may be split over processes (see the distributed notebook)
     default_factors = 8
 

@@ -111,6 +111,7 @@ class Reliability(TwoStage):
     "Two-stage training whose ALS stage fits a learned, cross-fitted per-point reliability as its confidence."
     name = "reliability"
     shardable = False
+    handles_missing = False            # its reliability features read every cell of R
     _parameter_constraints = {**TwoStage._parameter_constraints, "folds": [Integer(2)], "ridge": [Real(0)]}
 
     def __init__(self,

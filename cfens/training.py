@@ -13,6 +13,7 @@ import numpy as np
 from .comm import LOCAL, column_hash
 from .objective import confidence, aggregator_logits, logistic_loss
 from .logistic import label_weights
+from .data import MissingPredictions
 
 # %% ../nbs/11_training.ipynb #40214e1c
 class TooFewToSplit(ValueError):
@@ -52,6 +53,9 @@ def training_confidence(data, strategy=None, train=None, alpha=1.0):
     if strategy is None:
         row = data.row_confidence
         return data.C, None if row is None else np.array(row, dtype=float)
+    if data.missing and strategy in ("certainty", "calibration"):
+        raise MissingPredictions(f"the {strategy!r} confidence is computed from every cell of R, and {data.missing} "
+                                 "cell(s) are NaN (not scored); use confidence=None or 'label_aware'.")
     C = confidence(data.R, strategy, train, alpha, base=data.C, comm=data.comm)
     step = 1 << 16                                                        # compare a slice of columns at a time
     constant = all(np.array_equal(C[:, s:s + step], np.broadcast_to(C[:, :1], C[:, s:s + step].shape))

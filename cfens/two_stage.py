@@ -20,6 +20,7 @@ class TwoStage(FactorTrainer):
     "Stage 1: weighted ALS on the data's confidence, to convergence (`tol`); stage 2: the aggregator, to convergence."
     name = "two_stage"
     shardable = True                   # columns may be split over processes (see the distributed notebook)
+    handles_missing = True             # a cell no model scored has confidence 0: the masked objective
     _parameter_constraints = dict(factors=[None, Integer(1)], regularization=[Real(0, closed="neither")],
                                   iterations=[Integer(1)], tol=[Real(0)], aggregator_l2=[Real(0)],
                                   random_state=RANDOM_STATE)

@@ -347,17 +347,18 @@ def test_fit_two_processes_equal_one(tmp_path, method):
 
 
 def test_fit_two_processes_bad_input_one_line(tmp_path):
-    "A NaN in process 1's share: both processes stop, one line (from process 0) names the process that found it."
+    "An inf in process 1's share: both processes stop, one line (from process 0) names the process that found it."
     directory = tmp_path / "set"; directory.mkdir()
     arrays = prediction_set(tmp_path / "set.npz", n_train=60, n_test=40)
-    R_test = arrays["R_test"].copy(); R_test[0, -1] = np.nan
+    R_test = arrays["R_test"].copy(); R_test[0, -1] = np.inf
     for name, a in dict(R_train=arrays["R_train"], y_train=arrays["y_train"], R_test=R_test).items():
         np.save(directory / f"{name}.npy", a)
     proc = torchrun(2, "fit", "--dir", directory, "--method", "joint", "--out", tmp_path / "p.npy", "--no-progress")
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("cfens: error")]
-    assert errors == [f"cfens: error: {directory}: process 1 of 2: R_test contains NaN or inf at 1 cell(s); every "
-                      "base model must give a probability for every point."], proc.stderr[-2000:]
+    assert errors == [f"cfens: error: {directory}: process 1 of 2: R_test contains inf at 1 cell(s); a base model's "
+                      "prediction is a probability in [0, 1], or NaN where the model did not score the point."], \
+        proc.stderr[-2000:]
     assert not (tmp_path / "p.npy").exists()
 
 
@@ -392,3 +393,37 @@ def test_one_positive_every_method_fits(tmp_path):
     assert all(line.startswith("cfens: warning: ") for line in warnings) and len(set(warnings)) == len(warnings)
     for words in ("Fitting without a validation split", "Spectral:", "Reliability:", "Auto: "):
         assert sum(words in line for line in warnings) == 1, (words, warnings)
+
+
+def with_holes(path, share=0.25, seed=1, **sizes):
+    "A prediction set whose models 1.. miss a `share` of their cells (NaN: not scored); model 0 scores every point."
+    arrays = prediction_set(path, **sizes)
+    rng = np.random.default_rng(seed)
+    for part in ("R_train", "R_test"):
+        holes = rng.uniform(size=arrays[part].shape) < share
+        holes[0] = False
+        arrays[part] = np.where(holes, np.nan, arrays[part])
+    prediction_set(path, **sizes, **{p: arrays[p] for p in ("R_train", "R_test")})
+    return arrays
+
+
+def test_missing_predictions_fit_and_bench(tmp_path):
+    "NaN cells: `cfens fit` without --method runs the missing-prediction default, one process and two; bench pairs."
+    path = tmp_path / "gappy.npz"
+    with_holes(path, n_train=300, n_test=200, m=6)
+    one, two = tmp_path / "one.npy", tmp_path / "two.npy"
+    proc = cfens("fit", "--npz", path, "--out", one, "--no-progress")
+    assert proc.returncode == 0 and "(cf_fill)" in proc.stdout, proc.stderr
+    proc = torchrun(2, "fit", "--npz", path, "--out", two, "--no-progress")
+    assert proc.returncode == 0 and "two_stage, 2 processes" in proc.stdout, proc.stderr[-3000:]
+    alone = tmp_path / "alone.npy"
+    assert cfens("fit", "--npz", path, "--method", "two_stage", "--out", alone, "--no-progress").returncode == 0
+    assert np.abs(np.load(two) - np.load(alone)).max() < 1e-6          # the mask splits with the columns
+    assert np.isfinite(np.load(one)).all() and np.load(one).shape == (200,)
+    proc = cfens("fit", "--npz", path, "--method", "stacking", "--out", tmp_path / "s.npy", "--no-progress")
+    assert_one_line_error(proc, "Stacking needs a prediction from every base model")
+    assert not (tmp_path / "s.npy").exists()
+    proc = cfens("bench", "--npz", path, "--seeds", "1", "--no-progress")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "paired with" in proc.stdout and "the best practitioner baseline" in proc.stdout
+    assert "cf_fill" in proc.stdout and "\nstacking " not in proc.stdout     # only methods that take missing cells
