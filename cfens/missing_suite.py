@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 from .real import prediction_matrices
 from .prediction_sets import save_predictions
-from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, _impute, few_labels, load_problem, npz_suite)
+from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, _impute, few_labels, load_problem, cached_sets)
 
 # %% ../nbs/24b_missing_suite.ipynb #9f582241
 MISSING_SOURCES = 3          # feature sources per problem: source 0 always present, sources 1 and 2 may be absent
@@ -196,19 +196,7 @@ def format_missing_table(manifest):
 # %% ../nbs/24b_missing_suite.ipynb #6b7147c4
 def _cached_sets(directory, suffix):
     "Set name -> f(seed) -> (EnsembleData, y_true) for the files '<set><suffix>.npz' of the sets suite.json lists."
-    directory = Path(directory or default_missing_suite_dir())
-    build = f"build it first: python scripts/build_missing_suite.py --cache {directory}"
-    if not directory.is_dir(): raise ValueError(f"no missing suite at {directory} (no such directory); {build}")
-    try: manifest = json.loads((directory / "suite.json").read_text())
-    except (OSError, ValueError): raise ValueError(f"no missing suite at {directory} (no readable suite.json); "
-                                                   f"{build}") from None
-    sets = manifest.get("sets") if isinstance(manifest, dict) else None
-    if not sets or not all(isinstance(s, str) for s in sets):
-        raise ValueError(f"{directory / 'suite.json'} lists no prediction set; {build}")
-    paths = [directory / f"{s}{suffix}.npz" for s in sets]
-    lacking = [p.name for p in paths if not p.is_file()]
-    if lacking: raise ValueError(f"the missing suite at {directory} lacks {', '.join(lacking)}; {build}")
-    return dict(zip(sets, npz_suite(paths).values()))
+    return cached_sets(directory or default_missing_suite_dir(), "missing suite", "build_missing_suite.py", suffix)
 
 def missing_suite_from_cache(directory=None):
     "Set name -> f(seed) -> (EnsembleData, y_true) for the sets with NaN (a model did not score a point), read now."

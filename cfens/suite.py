@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'FULL', 'QUICK', 'SUITE_PROBLEMS', 'SUITE_ROWS', 'SUITE_LABELS', 'SUITE_SEEDS', 'builtin_suite',
            'npz_suite', 'suite_base_estimators', 'load_problem', 'few_labels', 'build_prediction_sets',
-           'default_suite_dir', 'build_suite', 'format_suite_table', 'suite_from_cache', 'suite_groups']
+           'default_suite_dir', 'build_suite', 'format_suite_table', 'cached_sets', 'suite_from_cache', 'suite_groups']
 
 # %% ../nbs/24_suite.ipynb #1635dc31
 import json, os, sys, time, warnings
@@ -219,21 +219,29 @@ def format_suite_table(manifest):
     return "\n".join(lines)
 
 # %% ../nbs/24_suite.ipynb #0d0549fd
-def suite_from_cache(directory=None):
-    "Dataset name -> f(seed) -> (EnsembleData, y_true) for the suite `build_suite` wrote to `directory`, read now."
-    directory = Path(directory or default_suite_dir())
-    build = f"build it first: python scripts/build_suite.py --cache {directory}"
-    if not directory.is_dir(): raise ValueError(f"no real suite at {directory} (no such directory); {build}")
+def cached_sets(directory,             # the directory a build script wrote, with suite.json
+                kind="real suite",     # what it holds, for the messages
+                script="build_suite.py", # the script under scripts/ that builds it
+                suffix="",             # the files read: '<set><suffix>.npz' for each set suite.json lists
+               ):
+    "Set name -> f(seed) -> (EnsembleData, y_true) for the sets `directory`'s suite.json lists, read now."
+    directory = Path(directory)
+    build = f"build it first: python scripts/{script} --cache {directory}"
+    if not directory.is_dir(): raise ValueError(f"no {kind} at {directory} (no such directory); {build}")
     try: manifest = json.loads((directory / "suite.json").read_text())
-    except (OSError, ValueError): raise ValueError(f"no real suite at {directory} (no readable suite.json); "
+    except (OSError, ValueError): raise ValueError(f"no {kind} at {directory} (no readable suite.json); "
                                                    f"{build}") from None
     sets = manifest.get("sets") if isinstance(manifest, dict) else None
     if not sets or not all(isinstance(s, str) for s in sets):
         raise ValueError(f"{directory / 'suite.json'} lists no prediction set; {build}")
-    missing = [s for s in sets if not (directory / f"{s}.npz").is_file()]
-    if missing:
-        raise ValueError(f"the real suite at {directory} lacks {', '.join(s + '.npz' for s in missing)}; {build}")
-    return npz_suite([directory / f"{s}.npz" for s in sets])
+    paths = [directory / f"{s}{suffix}.npz" for s in sets]
+    lacking = [p.name for p in paths if not p.is_file()]
+    if lacking: raise ValueError(f"the {kind} at {directory} lacks {', '.join(lacking)}; {build}")
+    return dict(zip(sets, npz_suite(paths).values()))
+
+def suite_from_cache(directory=None):
+    "Dataset name -> f(seed) -> (EnsembleData, y_true) for the suite `build_suite` wrote to `directory`, read now."
+    return cached_sets(directory or default_suite_dir())
 
 SUITE_SEEDS = 2
 
