@@ -61,7 +61,8 @@ def _add_bench(sub):
                             f"into DIR, default {default_missing_suite_dir()}); adds stacking on the complete twins "
                             "as the ceiling and the share of the gap each method closes")
     bench.add_argument("--methods", metavar="A,B,C",
-                       help="comma-separated method names (default: every registered method)")
+                       help="comma-separated method names (default: every method of METHODS; on sets with missing "
+                            "predictions, every method that takes them)")
     bench.add_argument("--seeds", type=int, metavar="N",
                        help=f"number of seeds, 1 to {MAX_SEEDS} (default {FULL['seeds']}, {QUICK['seeds']} with "
                             f"--quick, {SUITE_SEEDS} with --suite); a seed draws the built-in data and sets the "
