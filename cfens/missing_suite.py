@@ -14,7 +14,8 @@ import numpy as np
 from tqdm import tqdm
 from .real import prediction_matrices
 from .prediction_sets import save_predictions
-from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, _impute, few_labels, load_problem, cached_sets)
+from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, _impute, few_labels, load_problem, cached_sets,
+                         problem_names)
 
 # %% ../nbs/24b_missing_suite.ipynb #9f582241
 MISSING_SOURCES = 3          # feature sources per problem: source 0 always present, sources 1 and 2 may be absent
@@ -149,11 +150,7 @@ def build_missing_suite(directory=None, problems=None, random_state=0, progress=
     """Build the missing-prediction suite into `directory`: per problem and variant a set with every label and one
     with `labels`, each with its `.complete.npz` twin, and suite.json; return the manifest."""
     directory = Path(directory or default_missing_suite_dir())
-    names = list(MISSING_PROBLEMS) if problems is None else list(problems)
-    unknown = [n for n in names if n not in MISSING_PROBLEMS]
-    if unknown or not names:
-        raise ValueError(f"unknown missing-suite problem {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(MISSING_PROBLEMS)}.")
+    names = problem_names(problems, MISSING_PROBLEMS, "missing-suite")
     directory.mkdir(parents=True, exist_ok=True)
     estimators = missing_base_estimators(random_state) if estimators is None else estimators
     manifest = dict(labels=labels, max_rows=max_rows, test_size=0.5, cv=5, random_state=random_state,

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'FULL', 'QUICK', 'SUITE_PROBLEMS', 'SUITE_ROWS', 'SUITE_LABELS', 'SUITE_SEEDS', 'builtin_suite',
            'npz_suite', 'suite_base_estimators', 'load_problem', 'few_labels', 'build_prediction_sets',
-           'default_suite_dir', 'build_suite', 'format_suite_table', 'cached_sets', 'suite_from_cache', 'suite_groups']
+           'default_suite_dir', 'problem_names', 'build_suite', 'format_suite_table', 'cached_sets', 'suite_from_cache',
+           'suite_groups']
 
 # %% ../nbs/24_suite.ipynb #1635dc31
 import json, os, sys, time, warnings
@@ -182,15 +183,19 @@ def default_suite_dir():
     "Where `build_suite` writes and `cfens bench --suite` reads the real suite: $XDG_CACHE_HOME/cfens/suite."
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cfens" / "suite"
 
+def problem_names(problems, known, kind="suite"):
+    "The problems asked for (None: every one of `known`), or a ValueError naming the unknown ones and the choice."
+    names = list(known) if problems is None else list(problems)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(f"unknown {kind} problem {', '.join(unknown) or '(none given)'}; choose from {', '.join(known)}.")
+    return names
+
 def build_suite(directory=None, problems=None, estimators=None, labels=SUITE_LABELS, max_rows=SUITE_ROWS,
                 random_state=0, progress=True):
     "Build the real suite into `directory`: two .npz prediction sets per problem and suite.json; return the manifest."
     directory = Path(directory or default_suite_dir())
-    names = list(SUITE_PROBLEMS) if problems is None else list(problems)
-    unknown = [n for n in names if n not in SUITE_PROBLEMS]
-    if unknown or not names:
-        raise ValueError(f"unknown suite problem {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(SUITE_PROBLEMS)}.")
+    names = problem_names(problems, SUITE_PROBLEMS)
     directory.mkdir(parents=True, exist_ok=True)
     estimators = suite_base_estimators(random_state) if estimators is None else estimators
     manifest = dict(labels=labels, max_rows=max_rows, test_size=0.5, cv=5, random_state=random_state,
