@@ -7,7 +7,7 @@ __all__ = ['EPS', 'SPACES', 'FILL_RANKS', 'FILL_GRID', 'masked_update_reference'
            'LowRankFill', 'holdout_cells', 'choose_fill', 'ImputedStacking', 'MeanImputeStacking',
            'IterativeImputeStacking', 'HistGBOnR', 'missingness_informative', 'CFFill']
 
-# %% ../nbs/21b_missing.ipynb #f0dd97e1
+# %% ../nbs/21b_missing.ipynb #cb6f34ee
 import warnings
 import numpy as np
 from scipy.special import expit, logit
@@ -16,9 +16,10 @@ from fastcore.basics import patch
 from .params import Integer, Real, Options, Check, RANDOM_STATE
 from .als import solve_factors, solve_factors_reference
 from .base import Trainer, LinearCombiner, new_columns
-from .logistic import fit_aggregator
+from .logistic import fit_aggregator, newton_logistic
+from .anchored import spectral_combiner
 
-# %% ../nbs/21b_missing.ipynb #06b01251
+# %% ../nbs/21b_missing.ipynb #75a5b2dd
 def masked_update_reference(F, R, observed, lam):
     "Readable reference: column i's factor from the observed cells only, (F_O F_O^T + lam I) g_i = F_O r_O. d x N."
     G = np.zeros((F.shape[0], R.shape[1]))
@@ -27,7 +28,7 @@ def masked_update_reference(F, R, observed, lam):
         G[:, i] = np.linalg.solve(Fo @ Fo.T + lam * np.eye(F.shape[0]), Fo @ ro)
     return G
 
-# %% ../nbs/21b_missing.ipynb #aac9e3bf
+# %% ../nbs/21b_missing.ipynb #48812d47
 EPS = 1e-3                     # probabilities are clipped to [EPS, 1 - EPS] before the logit
 SPACES = ("probability", "logit")
 
@@ -39,7 +40,7 @@ def from_space(Z, space):
     "Back to probabilities in [0, 1]."
     return expit(Z) if space == "logit" else np.clip(Z, 0, 1)
 
-# %% ../nbs/21b_missing.ipynb #8a19cedb
+# %% ../nbs/21b_missing.ipynb #82d52bf8
 def masked_als(E,            # targets, m x n (any value where W is 0: never read)
                W,            # weights, m x n, >= 0 (0: a missing cell)
                d,            # the rank
@@ -54,7 +55,7 @@ def masked_als(E,            # targets, m x n (any value where W is 0: never rea
         X = solve_factors(Y, E.T, W.T, lam, CR=WE.T)
     return X, solve_factors(X, E, W, lam, CR=WE)
 
-# %% ../nbs/21b_missing.ipynb #ad88f0d4
+# %% ../nbs/21b_missing.ipynb #7d66b318
 class LowRankFill:
     "R-hat = mu_u + x_u^T y_i fitted on the observed cells (in `space`): a fill for the cells no model scored."
     def __init__(self, d, lam, space, random_state=0):
@@ -80,7 +81,7 @@ class LowRankFill:
         Y = self.Y_ if Y is None else Y
         return from_space(self.mu_[:, None] + self.X_.T @ Y, self.space)
 
-# %% ../nbs/21b_missing.ipynb #dd61f4a7
+# %% ../nbs/21b_missing.ipynb #d8577077
 FILL_RANKS = (0, 1, 2, 4, 8, 16)           # CFFill tries a rank above m - 1 as m - 1
 FILL_GRID = tuple((d, lam, space) for space in SPACES for d in FILL_RANKS for lam in ((1.0,) if d == 0 else (0.1, 1.0, 10.0)))
 
@@ -104,7 +105,7 @@ def choose_fill(R, observed, fraction=0.1, grid=FILL_GRID, random_state=0):
         scores[(d, lam, space)] = float(np.mean((guess[hold] - R[hold]) ** 2))
     return min(scores, key=scores.get), scores
 
-# %% ../nbs/21b_missing.ipynb #c2aea259
+# %% ../nbs/21b_missing.ipynb #43e38ca1
 class ImputedStacking(LinearCombiner):
     "Stacking on R with its missing cells imputed by `_imputer(R_nan)` (fitted on every column; no label read)."
     handles_missing = True
@@ -133,7 +134,7 @@ class ImputedStacking(LinearCombiner):
         if data is None: return self.w_ @ self.R_ + self.b_
         return self.w_ @ self._fill(new_columns(data, self.m_, missing_ok=True)[0]) + self.b_
 
-# %% ../nbs/21b_missing.ipynb #afed831a
+# %% ../nbs/21b_missing.ipynb #262530d1
 class MeanImputeStacking(ImputedStacking):
     "Stacking after each model's missing cells are set to the mean of its scored cells."
     name = "stacking_mean"
@@ -142,7 +143,7 @@ class MeanImputeStacking(ImputedStacking):
         mean = np.nanmean(R, 1)
         return lambda new: np.where(np.isnan(new), mean[:, None], new)
 
-# %% ../nbs/21b_missing.ipynb #990cffdf
+# %% ../nbs/21b_missing.ipynb #6ff26444
 class IterativeImputeStacking(ImputedStacking):
     "Stacking after scikit-learn's IterativeImputer (each model regressed on the others), fitted on every column."
     name = "stacking_iterative"
@@ -157,7 +158,7 @@ class IterativeImputeStacking(ImputedStacking):
             imputer.fit(R.T)
         return lambda new: imputer.transform(new.T).T
 
-# %% ../nbs/21b_missing.ipynb #92bf6ae6
+# %% ../nbs/21b_missing.ipynb #24dd3338
 class HistGBOnR(Trainer):
     "scikit-learn's HistGradientBoostingClassifier on the labeled columns of R, NaN included (its own missing branch)."
     name = "hist_gb"
@@ -180,7 +181,7 @@ class HistGBOnR(Trainer):
         R = self.R_ if data is None else new_columns(data, self.m_, missing_ok=True)[0]
         return self.model_.decision_function(R.T)
 
-# %% ../nbs/21b_missing.ipynb #c8714877
+# %% ../nbs/21b_missing.ipynb #848dd0b8
 def missingness_informative(observed, # m x n booleans: the cells that were scored
                             labeled,  # n booleans: the labeled columns
                             y,        # the labels of the labeled columns, 0/1
@@ -192,15 +193,16 @@ def missingness_informative(observed, # m x n booleans: the cells that were scor
     p = [fisher_exact([[np.sum((row == a) & (y == b)) for b in (0, 1)] for a in (False, True)])[1] for row in patterns]
     return bool(p) and min(p) < alpha
 
-# %% ../nbs/21b_missing.ipynb #6fe0aaa6
+# %% ../nbs/21b_missing.ipynb #50542cc5
 class CFFill(Trainer):
-    "Stacking on R whose missing cells are filled by a low-rank factorisation chosen on held-out observed cells."
+    "Anchored stacking on R whose missing cells are filled by a low-rank factorisation chosen on held-out observed cells."
     name = "cf_fill"
     handles_missing = True
+    needs_labels = False               # with no label: the spectral combiner of the filled R
     _parameter_constraints = dict(factors=[None, Integer(0)], regularization=[None, Real(0, closed="neither")],
                                   space=[None, Options(*SPACES)], holdout=[Real(0, 1, closed="neither")],
                                   indicators=[Options("auto"), Check(lambda v: isinstance(v, (bool, np.bool_)), "True or False")],
-                                  aggregator_l2=[Real(0)], random_state=RANDOM_STATE)
+                                  aggregator_l2=[Real(0, None, closed="neither")], random_state=RANDOM_STATE)
 
     def __init__(self,
                  factors=None,         # rank d of the fill (0: each model's mean); None: chosen on held-out cells
@@ -209,13 +211,13 @@ class CFFill(Trainer):
                  holdout=0.1,          # the share of observed cells held out to choose what is None
                  indicators="auto",    # a 0/1 row per model with missing cells for the aggregator: True, False, or
                                        # 'auto': when missingness goes with the label on the labeled columns
-                 aggregator_l2=1.0,    # nu >= 0, the ridge on the stacking weights
+                 aggregator_l2=1.0,    # nu > 0, the ridge pulling the weights to the spectral combiner (and 0)
                  random_state=None,    # seed of the hold-out draw and of the factors' start
                 ):
         self.factors, self.regularization, self.space, self.holdout = factors, regularization, space, holdout
         self.indicators, self.aggregator_l2, self.random_state = indicators, aggregator_l2, random_state
 
-# %% ../nbs/21b_missing.ipynb #c24eaad1
+# %% ../nbs/21b_missing.ipynb #43ee5925
 @patch
 def _grid(self:CFFill, m):
     "The settings to choose among: the grid, narrowed to what is given (lambda does not matter at d = 0)."
@@ -230,10 +232,10 @@ def _features(self:CFFill, R, observed, guess):
     if not self.indicators_ or not self.missing_rows_.size: return F
     return np.vstack([F, (~observed[self.missing_rows_]).astype(float)])
 
-# %% ../nbs/21b_missing.ipynb #2faa4c2c
+# %% ../nbs/21b_missing.ipynb #cd365101
 @patch
 def _fit(self:CFFill, data, show_progress, callback):
-    "Choose the fill on held-out observed cells, fit it on all of them, stack on the filled R (and indicators)."
+    "Choose the fill on held-out observed cells, fit it on all of them, anchored stacking on the filled R (+ indicators)."
     R, observed = data.R, data.observed
     self.missing_rows_ = np.flatnonzero(~observed.all(1))
     self.indicators_ = (self.indicators if self.indicators != "auto"
@@ -246,13 +248,18 @@ def _fit(self:CFFill, data, show_progress, callback):
         d, lam, space = self.setting_
         self.fill_ = LowRankFill(d, lam, space, seed).fit(R, observed)
     self.F_ = self._features(R, observed, R if self.fill_ is None else self.fill_.predict())
-    self.w_, self.b_ = fit_aggregator(self.F_[:, data.labeled], data.y_labeled, self.aggregator_l2)
+    w_s, b_s = spectral_combiner(self.F_[:data.m])                          # the filled R's columns, no label read
+    center = np.r_[w_s, np.zeros(len(self.F_) - data.m), b_s]               # the indicators' weights: centred on 0
+    penalty = self.aggregator_l2 * np.eye(len(self.F_) + 1)
+    theta = newton_logistic(self.F_[:, data.labeled], data.y_labeled, np.ones(int(data.labeled.sum())), penalty,
+                            bias=True, center=center)
+    self.w_, self.b_ = theta[:-1], float(theta[-1])
 
 @patch
 def decision_function(self:CFFill,
                       data=None, # None: the fitted columns; else an EnsembleData or m x k array (NaN folded in)
                      ):
-    "The stacking logit on the filled columns (and indicators)."
+    "The logit w^T f + b on the filled columns (and indicators)."
     self._check_fitted()
     if data is None: return self.w_ @ self.F_ + self.b_
     R = new_columns(data, self.m_, missing_ok=True)[0]
