@@ -51,14 +51,15 @@ def new_columns(data,              # an EnsembleData (labels ignored) or an m x 
                 owner="this method",
                ):
     "`(R, C)` of columns to predict (C uniform for an array); with NaN cells, R keeps its NaN and C is 0 there."
-    if isinstance(data, EnsembleData): R, C = data.R_nan, data.C
+    if isinstance(data, EnsembleData): R, C, missing = data.R_nan, data.C, data.missing
     else:
         R = _checked_array(data)
-        C = np.broadcast_to(1.0, R.shape) if not np.isnan(R).any() else (~np.isnan(R)).astype(float)
+        gaps = np.isnan(R)
+        missing = int(gaps.sum())
+        C = (~gaps).astype(float) if missing else np.broadcast_to(1.0, R.shape)
     if R.shape[0] != m:
         raise ValueError(f"the new columns come from {R.shape[0]} classifiers but the model was fitted on {m}; "
                          "give the predictions of the same base models, in the same order.")
-    missing = data.missing if isinstance(data, EnsembleData) else int(np.isnan(R).sum())
     if missing and not missing_ok: refuse_missing(owner, missing)
     return R, C
 

@@ -14,7 +14,7 @@ from .comm import LOCAL, TorchComm
 from .prediction_sets import open_arrays, check_layout, has_missing
 from .params import validate_params
 from .base import DivergenceError
-from .methods import (METHODS, ALL_METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, DEFAULT_MISSING_METHOD,
+from .methods import (ALL_METHODS, DEFAULT_METHOD, DEFAULT_SHARDED_METHOD, DEFAULT_MISSING_METHOD,
                            default_method, method_params, make_method)
 from .torch_objective import resolve_device
 from .distributed import fit_and_save, leave

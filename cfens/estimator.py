@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from fastcore.basics import patch
 from .data import EnsembleData
-from .methods import DEFAULT_METHOD, default_method, make_method
+from .methods import default_method, make_method
 
 # %% ../nbs/23_estimator.ipynb #b18cb792
 class CFEnsembleClassifier(ClassifierMixin, BaseEstimator):
@@ -96,9 +96,15 @@ def _hyperparameters(self:CFEnsembleClassifier):
     return {**shared, **(self.method_params or {})}
 
 # %% ../nbs/23_estimator.ipynb #afa5b06d
-def _present(X, cols):
-    "The rows of `X` that have the source with feature columns `cols`: not every one of them NaN."
-    return ~np.isnan(X[:, cols]).all(1)
+@patch
+def _present(self:CFEnsembleClassifier, X, cols):
+    "The rows of `X` that have the source with feature columns `cols`: with `sources`, not every one of them NaN."
+    return ~np.isnan(X[:, cols]).all(1) if self.sources else np.ones(len(X), bool)
+
+@patch
+def _finite(self:CFEnsembleClassifier):
+    "What `validate_data` demands of the features: finite, or NaN allowed where sources can be absent."
+    return "allow-nan" if self.sources else True
 
 @patch
 def _check_sources(self:CFEnsembleClassifier, p):
@@ -122,7 +128,7 @@ def _out_of_fold(self:CFEnsembleClassifier, estimators, X, y01, folds):
     "`(R, fitted)`: each estimator's out-of-fold P(class 1) on each source's present points (NaN elsewhere), refit."
     rows, fitted = [], []
     for name, cols in self.sources_.items():
-        present = _present(X, cols) if self.sources else np.ones(len(X), bool)
+        present = self._present(X, cols)
         if np.unique(y01[present]).size < 2:
             raise ValueError(f"source {name!r} is present on points of one class only; each source needs training "
                              "points of both classes.")
@@ -137,11 +143,10 @@ def _out_of_fold(self:CFEnsembleClassifier, estimators, X, y01, folds):
 @patch
 def _base_proba(self:CFEnsembleClassifier, X):
     "Columns of R for the points with features `X`: P(classes_[1]) from each refit base estimator (m x len(X))."
-    if not self.sources: return np.vstack([est.predict_proba(X)[:, 1] for est in self.estimators_])
     R = np.full((len(self.estimators_), len(X)), np.nan)              # NaN: the source is absent, not scored
     per = len(self.estimators_) // len(self.sources_)
     for k, cols in enumerate(self.sources_.values()):
-        present = _present(X, cols)
+        present = self._present(X, cols)
         for u in range(k * per, (k + 1) * per):
             if present.any(): R[u, present] = self.estimators_[u].predict_proba(X[np.ix_(present, cols)])[:, 1]
     return R
@@ -153,7 +158,7 @@ def fit(self:CFEnsembleClassifier,
         X_unlabeled=None, # features of unlabeled points, trained on as unlabeled columns of R (optional)
        ):
     "Fit the base estimators (out-of-fold for R), add unlabeled columns, train the CF-Ensemble method."
-    X, y = validate_data(self, X, y, ensure_all_finite="allow-nan" if self.sources else True)
+    X, y = validate_data(self, X, y, ensure_all_finite=self._finite())
     check_classification_targets(y)
     self.classes_, y01 = np.unique(y, return_inverse=True)
     if len(self.classes_) != 2:
@@ -171,7 +176,7 @@ def fit(self:CFEnsembleClassifier,
                                       self.estimators_))
     n_unlabeled = 0
     if X_unlabeled is not None:
-        X_unlabeled = validate_data(self, X_unlabeled, reset=False, ensure_all_finite="allow-nan" if self.sources else True)
+        X_unlabeled = validate_data(self, X_unlabeled, reset=False, ensure_all_finite=self._finite())
         R, n_unlabeled = np.hstack([R, self._base_proba(X_unlabeled)]), X_unlabeled.shape[0]
     self.data_ = EnsembleData(R, np.concatenate([y01, np.full(n_unlabeled, np.nan)]))
     method = default_method(missing=self.data_.missing > 0) if self.method is None else self.method
@@ -188,7 +193,7 @@ def predict_proba(self:CFEnsembleClassifier,
                  ):
     "Probabilities of `classes_` (k x 2): the base estimators give the new columns of R, the method predicts them."
     check_is_fitted(self)
-    X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan" if self.sources else True)
+    X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
     train = self.data_.subset(self.data_.labeled)                  # an EnsembleData needs labeled columns
     new = EnsembleData(np.hstack([train.R_nan, self._base_proba(X)]),
                        np.concatenate([train.labels, np.full(X.shape[0], np.nan)]))

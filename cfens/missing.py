@@ -11,10 +11,9 @@ __all__ = ['EPS', 'SPACES', 'FILL_RANKS', 'FILL_GRID', 'masked_update_reference'
 import warnings
 import numpy as np
 from scipy.special import expit, logit
-from .data import EnsembleData
 from fastcore.basics import patch
 from .params import Integer, Real, Options, Check, RANDOM_STATE
-from .als import solve_factors, solve_factors_reference
+from .als import solve_factors
 from .base import Trainer, LinearCombiner, new_columns
 from .logistic import fit_aggregator, newton_logistic
 from .anchored import spectral_combiner
@@ -151,7 +150,6 @@ class IterativeImputeStacking(ImputedStacking):
     def _imputer(self, R):
         from sklearn.experimental import enable_iterative_imputer  # noqa: F401 (makes IterativeImputer importable)
         from sklearn.impute import IterativeImputer
-        if not np.isnan(R).any(): return None
         imputer = IterativeImputer(max_iter=10, random_state=self.random_state)
         with warnings.catch_warnings():                              # "early stopping criterion not reached"
             warnings.simplefilter("ignore")
