@@ -15,8 +15,8 @@ from fastcore.basics import patch
 from .params import Integer, Real, Options, Check, RANDOM_STATE
 from .als import solve_factors
 from .base import Trainer, LinearCombiner, new_columns
-from .logistic import fit_aggregator, newton_logistic
-from .anchored import spectral_combiner
+from .logistic import fit_aggregator
+from .anchored import anchored_logistic
 
 # %% ../nbs/21b_missing.ipynb #75a5b2dd
 def masked_update_reference(F, R, observed, lam):
@@ -239,19 +239,15 @@ def _fit(self:CFFill, data, show_progress, callback):
     self.indicators_ = (self.indicators if self.indicators != "auto"
                         else missingness_informative(observed, data.labeled, data.labels[data.labeled]))
     seed = int(np.random.default_rng(self.random_state).integers(2**31))
-    self.setting_, self.fill_ = None, None                              # a complete set: nothing to fill, stacking
+    self.setting_, self.fill_ = None, None                              # a complete set: nothing to fill, anchored
     if data.missing:
         grid = self._grid(data.m)
         self.setting_ = grid[0] if len(grid) == 1 else choose_fill(R, observed, self.holdout, grid, seed)[0]
         d, lam, space = self.setting_
         self.fill_ = LowRankFill(d, lam, space, seed).fit(R, observed)
     self.F_ = self._features(R, observed, R if self.fill_ is None else self.fill_.predict())
-    w_s, b_s = spectral_combiner(self.F_[:data.m])                          # the filled R's columns, no label read
-    center = np.r_[w_s, np.zeros(len(self.F_) - data.m), b_s]               # the indicators' weights: centred on 0
-    penalty = self.aggregator_l2 * np.eye(len(self.F_) + 1)
-    theta = newton_logistic(self.F_[:, data.labeled], data.y_labeled, np.ones(int(data.labeled.sum())), penalty,
-                            bias=True, center=center)
-    self.w_, self.b_ = theta[:-1], float(theta[-1])
+    self.w_, self.b_, _, _ = anchored_logistic(self.F_, data.labeled, data.y_labeled, self.aggregator_l2,
+                                               free=len(self.F_) - data.m)   # the indicators: centred on 0
 
 @patch
 def decision_function(self:CFFill,
