@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DIVERGENCE_FACTOR', 'check_data', 'refuse_missing', 'new_columns', 'DivergenceError', 'check_divergence', 'Trainer',
-           'LinearCombiner', 'FactorTrainer']
+           'missing_takers', 'LinearCombiner', 'FactorTrainer']
 
 # %% ../nbs/08_base.ipynb #c1c8a7ae
 import math
@@ -27,8 +27,7 @@ def check_data(data):
 
 def refuse_missing(owner, cells):
     "Raise `MissingPredictions`: `owner` cannot take the `cells` missing cells; the message lists the methods that can."
-    from cfens.methods import missing_methods                           # the registry is built from the trainers
-    able = ", ".join(missing_methods())
+    able = ", ".join(missing_takers())
     raise MissingPredictions(f"{owner} needs a prediction from every base model for every point, and {cells} cell(s) "
                              f"are NaN (not scored); choose a method that takes missing predictions ({able}).")
 
@@ -145,6 +144,16 @@ def fit(self:Trainer,
 @patch
 def _fit(self:Trainer, data, show_progress, callback):
     raise NotImplementedError(f"{type(self).__name__} must implement _fit(data, show_progress, callback).")
+
+# %% ../nbs/08_base.ipynb #d87466e4
+def missing_takers():
+    "The names of cfens's trainers that take missing cells: each subclass of `Trainer` with `handles_missing`, sorted."
+    found, todo = {}, [Trainer]                                         # no registry: it sits above the trainers
+    while todo:
+        cls = todo.pop(0)
+        todo.extend(cls.__subclasses__())
+        if cls.handles_missing and cls.name and cls.__module__.startswith("cfens."): found.setdefault(cls.name, cls)
+    return sorted(found)
 
 # %% ../nbs/08_base.ipynb #79138fe3
 @patch
