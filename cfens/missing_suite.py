@@ -14,8 +14,8 @@ import numpy as np
 from tqdm import tqdm
 from .real import prediction_matrices
 from .prediction_sets import save_predictions
-from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, _impute, few_labels, load_problem, cached_sets,
-                         problem_names)
+from .suite import (SUITE_LABELS, SUITE_PROBLEMS, SUITE_ROWS, impute_features, few_labels, load_problem,
+                         cached_sets, problem_names)
 
 # %% ../nbs/24b_missing_suite.ipynb #9f582241
 MISSING_SOURCES = 3          # feature sources per problem: source 0 always present, sources 1 and 2 may be absent
@@ -120,13 +120,13 @@ def build_missing_sets(X, y, estimators=None, variants=tuple(MISSING_VARIANTS), 
     train, test = train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=rs)  # as the suite
     sources = feature_sources(X.shape[1], np.random.default_rng([rs, 0]))
     none = np.zeros((len(y), len(sources)), dtype=bool)
-    X_complete = [_impute(X[:, cols], train) for cols in sources]
+    X_complete = [impute_features(X[:, cols], train) for cols in sources]
     complete_all, complete_few = _all_labels(estimators, X_complete, y, none, train, test, cv, rs), {}
     sets, layout = {}, dict(sources=sources, train=train, test=test, absent={}, labeled={})
     for k, variant in enumerate(variants, start=1):
         absent = absent_sources(y, variant, np.random.default_rng([rs, k]))
         labeled = _draw_labels(y[train], absent[train], labels, cv, np.random.default_rng(rs))   # the suite's draw
-        X_sources = [_impute(X[:, cols], train[~absent[train, s]]) for s, cols in enumerate(sources)]
+        X_sources = [impute_features(X[:, cols], train[~absent[train, s]]) for s, cols in enumerate(sources)]
         key = labeled.tobytes()                         # a complete twin per labeled subset: most variants share one
         if key not in complete_few:
             complete_few[key] = _few_labels(estimators, X_complete, y, none, train, test, labeled, cv, rs)

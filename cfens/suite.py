@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['REAL_DATASETS', 'FULL', 'QUICK', 'SUITE_PROBLEMS', 'SUITE_ROWS', 'SUITE_LABELS', 'SUITE_SEEDS', 'builtin_suite',
-           'npz_suite', 'suite_base_estimators', 'load_problem', 'few_labels', 'build_prediction_sets',
-           'default_suite_dir', 'problem_names', 'build_suite', 'format_suite_table', 'cached_sets', 'suite_from_cache',
-           'suite_groups']
+           'npz_suite', 'suite_base_estimators', 'load_problem', 'impute_features', 'few_labels',
+           'build_prediction_sets', 'default_suite_dir', 'problem_names', 'build_suite', 'format_suite_table',
+           'cached_sets', 'suite_from_cache', 'suite_groups']
 
 # %% ../nbs/24_suite.ipynb #1635dc31
 import json, os, sys, time, warnings
@@ -140,7 +140,7 @@ def load_problem(name, max_rows=SUITE_ROWS, random_state=0):
         X, y = X[np.sort(keep)], y[np.sort(keep)]
     return X, y
 
-def _impute(X, rows):
+def impute_features(X, rows):
     "`X` with NaN replaced by the median of `rows`, and a 0/1 column that flags the NaN of each column that has one."
     missing = np.isnan(X)
     if not missing.any(): return X
@@ -167,7 +167,7 @@ def build_prediction_sets(X, y, estimators=None, labels=SUITE_LABELS, test_size=
     from sklearn.model_selection import train_test_split
     y = np.asarray(y)
     train, test = train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=random_state)
-    X = _impute(np.asarray(X, dtype=float), train)
+    X = impute_features(np.asarray(X, dtype=float), train)
     estimators = suite_base_estimators(random_state) if estimators is None else estimators
     R_train, R_test = prediction_matrices(estimators, X[train], y[train], X[test], cv, random_state)
     everything = dict(R_train=R_train, y_train=y[train], R_test=R_test, y_test=y[test])
