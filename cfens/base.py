@@ -12,7 +12,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.exceptions import NotFittedError
 from fastcore.basics import patch
-from .data import EnsembleData, NeedsLabels, MissingPredictions, check_classes
+from .data import EnsembleData, MissingPredictions, check_classes
 from .objective import aggregator_logits
 from .params import Constraint, validate_params, check_param, latent_dimension
 from .als import solve_factors

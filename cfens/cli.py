@@ -9,7 +9,6 @@ __all__ = ['COMMANDS', 'build_parser', 'check_seeds', 'check_json_out', 'check_p
 # %% ../nbs/27_cli.ipynb #45b62b14
 import argparse, ast, json, os, secrets, sys, traceback, warnings
 from pathlib import Path
-import numpy as np
 from .comm import LOCAL, TorchComm
 from .prediction_sets import open_arrays, check_layout, has_missing
 from .params import validate_params

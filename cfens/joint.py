@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from tqdm import tqdm
 from .objective import CONFIDENCE_STRATEGIES, NORMALIZATIONS
 from .params import Integer, Real, Options, Check, RANDOM_STATE, CLASS_WEIGHT
-from .als import solve_factors, torch_threads
+from .als import torch_threads
 from .base import FactorTrainer, new_columns
 from .data import MissingPredictions
 from .torch_objective import INPUTS, resolve_device, point_losses, Aggregator, joint_loss, recon_grads_fast
